@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* policy.h - the MPTCPIFY_ADDRS allowlist: parser and matcher.
+ *
+ * The module is libc-free in the sense the shim needs: it never calls
+ * malloc, stdio or anything that may take a lock. Memory comes from
+ * mmap/munmap only, so the shim may parse from its constructor or from the
+ * first interposed call (another library's constructor may call socket()
+ * before ours has run). Matching (policy_decide) allocates nothing, takes no
+ * lock and is async-signal-safe; a parsed policy is immutable and may be
+ * shared by any number of threads.
+ *
+ * Language (see README.md and mptcpify(7)):
+ *   rules separated by commas and/or white space, each
+ *       [!][listen@|connect@]TARGET
+ *   TARGET = '*' | ADDR[/LEN][:PORTS] | :PORTS
+ *   ADDR   = dotted IPv4 (four parts) | [IPv6] (brackets optional without port)
+ *   PORTS  = N | N-M | '*'
+ * First rule that applies and matches decides; '!' means keep TCP; no match
+ * means TCP.
+ */
+#ifndef MPTCPIFY_POLICY_H
+#define MPTCPIFY_POLICY_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Which side of a connection a decision is for. */
+enum policy_dir {
+	POLICY_LISTEN = 1,  /* a listening socket, matched on its local address */
+	POLICY_CONNECT = 2, /* an outgoing connection, matched on its destination */
+};
+
+/* Outcome of policy_decide(). */
+enum policy_verdict {
+	POLICY_TCP = 0,   /* keep (or make) the socket plain TCP */
+	POLICY_MPTCP = 1, /* make the socket MPTCP */
+};
+
+struct policy; /* opaque, immutable once parsed */
+
+/* One malformed rule, handed to the error callback of policy_parse(). */
+struct policy_error {
+	unsigned rule;        /* 1-based position of the rule in the list */
+	const char *text;     /* the rule's text (not NUL-terminated) ... */
+	size_t text_len;      /* ... and its length */
+	const char *msg;      /* the fault, e.g. "prefix length 33 exceeds 32" */
+};
+
+typedef void (*policy_error_fn)(void *ctx, const struct policy_error *err);
+
+/* Parses TEXT (NUL-terminated; "" is a valid policy that matches nothing).
+ * Every malformed rule is reported through ON_ERROR (may be NULL), in order.
+ * Returns 0 and stores a new policy in *OUT, -EINVAL when any rule was
+ * malformed (then *OUT is untouched: a policy with an error is rejected
+ * whole), or -ENOMEM. */
+int policy_parse(const char *text, struct policy **out,
+		 policy_error_fn on_error, void *ctx);
+
+/* Releases a policy from policy_parse(); NULL is fine. */
+void policy_free(struct policy *p);
+
+/* Decides for the socket address SA (struct sockaddr_in or sockaddr_in6;
+ * IPv4-mapped IPv6 addresses are matched as IPv4). Returns POLICY_MPTCP or
+ * POLICY_TCP, and stores in *RULE (may be NULL) the 1-based position of the
+ * deciding rule, or 0 when no rule matched. An address of another family, or
+ * a LEN too short for its family, decides POLICY_TCP with *RULE = 0. */
+enum policy_verdict policy_decide(const struct policy *p, enum policy_dir dir,
+				  const struct sockaddr *sa, socklen_t len,
+				  unsigned *rule);
+
+/* Number of rules in P. */
+unsigned policy_rule_count(const struct policy *p);
+
+/* The text of rule N (1-based) as written by the user, its length in *LEN;
+ * NULL when N is out of range. */
+const char *policy_rule_text(const struct policy *p, unsigned n, size_t *len);
+
+/* Formats ERR as the one-line message the project prints, without a newline:
+ *   mptcpify: MPTCPIFY_ADDRS rule 2 "10.0.0.0/33": prefix length 33 exceeds 32
+ * VAR names the setting (e.g. "MPTCPIFY_ADDRS"). Writes at most SIZE bytes
+ * including the NUL (truncating) and returns the length written. */
+size_t policy_error_format(const struct policy_error *err, const char *var,
+			   char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MPTCPIFY_POLICY_H */

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* shim.c - placeholder until the shim core lands. */
+#include <sys/socket.h>

@@ -1,3 +1,204 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* shim.c - placeholder until the shim core lands. */
-#include <sys/socket.h>
+/* shim.c - start-up of libmptcpify.so: resolves the real libc functions,
+ * reads MPTCPIFY_* from the environment, and prints the statistics line at
+ * exit. Also the small kernel queries the other files share. */
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct real_funcs real;
+struct shim_config cfg;
+struct shim_stats stats;
+atomic_int mptcp_refused[2];
+atomic_int shim_ready;
+
+static void resolve_real(void)
+{
+#define X(ret, name, args)                                                   \
+	if (!real.name)                                                      \
+		real.name = (ret(*) args)dlsym(RTLD_NEXT, #name);
+	SHIM_REAL_FUNCS(X)
+#undef X
+}
+
+/* Reports one malformed entry of MPTCPIFY_ADDRS or MPTCPIFY_OPTIONS. */
+static void report_error(void *ctx, const struct policy_error *e)
+{
+	struct logbuf lb;
+	size_t n = policy_error_format(e, (const char *)ctx, lb.buf, sizeof(lb.buf) - 2);
+	lb.len = n;
+	if (log_enabled(LOG_ERROR))
+		lb_emit(&lb);
+}
+
+static void read_config(void)
+{
+	const char *v;
+
+	/* secure_getenv: nothing from the environment in setuid/setgid
+	 * processes; they run with the defaults (warn, all-mode). */
+	v = secure_getenv("MPTCPIFY_LOG");
+	if (v) {
+		int lvl = log_parse_level(v);
+		if (lvl >= 0)
+			log_level = lvl;
+		else
+			log_msg(LOG_WARN, "MPTCPIFY_LOG: expected error, warn, info or debug; using warn");
+	}
+	v = secure_getenv("MPTCPIFY_STATS");
+	cfg.stats = v && v[0] == '1';
+	v = secure_getenv("MPTCPIFY_STRATEGY");
+	if (v && strcmp(v, "tcp-first") == 0)
+		cfg.strategy = STRAT_TCP_FIRST;
+	else if (v && strcmp(v, "mptcp-first") != 0)
+		log_msg(LOG_WARN, "MPTCPIFY_STRATEGY: expected mptcp-first or tcp-first; using mptcp-first");
+
+	v = secure_getenv("MPTCPIFY_OPTIONS");
+	if (v && optclass_parse(v, &cfg.opts, report_error, (void *)"MPTCPIFY_OPTIONS") < 0)
+		log_msg(LOG_ERROR, "MPTCPIFY_OPTIONS is invalid: using the default option classes");
+
+	v = secure_getenv("MPTCPIFY_ADDRS");
+	if (!v) {
+		cfg.mode = MODE_ALL;
+		return;
+	}
+	struct policy *p = NULL;
+	int rc = policy_parse(v, &p, report_error, (void *)"MPTCPIFY_ADDRS");
+	if (rc < 0) {
+		log_msg(LOG_ERROR, rc == -ENOMEM ? "MPTCPIFY_ADDRS: out of memory: nothing is upgraded"
+						 : "MPTCPIFY_ADDRS is invalid: nothing is upgraded");
+		cfg.mode = MODE_NONE;
+		return;
+	}
+	if (policy_rule_count(p) == 0) {
+		policy_free(p);
+		cfg.mode = MODE_NONE;
+		return;
+	}
+	cfg.policy = p;
+	cfg.mode = MODE_POLICY;
+}
+
+static void atfork_prepare(void);
+static void atfork_child(void);
+
+void shim_init(void)
+{
+	static atomic_int once;
+	int expected = 0;
+
+	resolve_real();
+	if (!atomic_compare_exchange_strong(&once, &expected, 1)) {
+		/* Another thread is initialising: until it is done, behave as
+		 * pass-through for this call (real functions are resolved). */
+		return;
+	}
+	int saved = errno;
+	read_config();
+	pthread_atfork(atfork_prepare, NULL, atfork_child);
+	errno = saved;
+	atomic_store_explicit(&shim_ready, 1, memory_order_release);
+}
+
+__attribute__((constructor)) static void shim_constructor(void)
+{
+	shim_init();
+}
+
+/* A socket still undecided when the process forks is shared by parent and
+ * child: replacing it in one would split it, so it keeps its protocol. */
+static void mark_shared(int fd, struct fd_slot *s, void *ctx)
+{
+	(void)fd;
+	(void)ctx;
+	atomic_fetch_or_explicit(&s->state, SLOT_NOREPLACE, memory_order_relaxed);
+}
+
+static void atfork_prepare(void)
+{
+	fdtab_foreach(mark_shared, NULL);
+}
+
+static void atfork_child(void)
+{
+	/* the child reports only what it does itself */
+	atomic_store(&stats.upgraded, 0);
+	atomic_store(&stats.kept_policy, 0);
+	atomic_store(&stats.fell_back, 0);
+	atomic_store(&stats.stepped_down, 0);
+	atomic_store(&stats.emulated, 0);
+}
+
+__attribute__((destructor)) static void shim_destructor(void)
+{
+	struct logbuf lb;
+
+	if (!cfg.stats)
+		return;
+	lb_start(&lb);
+	lb_str(&lb, "stats: upgraded ");
+	lb_uint(&lb, atomic_load(&stats.upgraded));
+	lb_str(&lb, ", kept TCP by policy ");
+	lb_uint(&lb, atomic_load(&stats.kept_policy));
+	lb_str(&lb, ", fell back (kernel refused MPTCP) ");
+	lb_uint(&lb, atomic_load(&stats.fell_back));
+	lb_str(&lb, ", downgraded for options ");
+	lb_uint(&lb, atomic_load(&stats.stepped_down));
+	lb_str(&lb, ", options emulated ");
+	lb_uint(&lb, atomic_load(&stats.emulated));
+	lb_emit(&lb);
+}
+
+void shim_note_refusal(int family, int err)
+{
+	int expected = 0;
+	struct logbuf lb;
+
+	if (!atomic_compare_exchange_strong(&mptcp_refused[family_index(family)], &expected, err))
+		return;
+	if (!log_enabled(LOG_WARN))
+		return;
+	lb_start(&lb);
+	lb_str(&lb, "warning: the kernel refuses MPTCP sockets (");
+	lb_str(&lb, family == AF_INET6 ? "IPv6" : "IPv4");
+	lb_str(&lb, ", ");
+	lb_errno(&lb, err);
+	switch (err) {
+	case ENOPROTOOPT:
+		lb_str(&lb, ": net.mptcp.enabled=0 in this network namespace");
+		break;
+	case EPROTONOSUPPORT:
+		lb_str(&lb, ": kernel built without MPTCP");
+		break;
+	case EINVAL:
+		lb_str(&lb, ": kernel older than 5.6");
+		break;
+	default:
+		lb_str(&lb, ": refused by security policy");
+		break;
+	}
+	lb_str(&lb, "); using plain TCP");
+	lb_emit(&lb);
+}
+
+int sock_protocol(int fd)
+{
+	int proto = -1;
+	socklen_t len = sizeof(proto);
+	if (real.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0)
+		return -1;
+	return proto;
+}
+
+uint64_t sock_cookie(int fd)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	if (real.getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0)
+		return 0;
+	return cookie;
+}

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sockopt.c - setsockopt(2) and getsockopt(2). The success path only
+ * remembers options set on undecided sockets (a memory copy, no syscall):
+ * they are replayed if the socket is replaced. When an MPTCP socket refuses
+ * an option (EOPNOTSUPP or ENOPROTOOPT from the real call, so a kernel that
+ * supports it simply gets it), the option's class decides: emulate it, step
+ * an undecided socket down to TCP, or return the kernel's error. */
+#include "shim.h"
+
+#include <linux/mptcp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TCP_MSS_DEFAULT_VALUE 536 /* what TCP reports before a connection */
+#define TCP_MIN_MSS_VALUE 88
+#define MAX_TCP_WINDOW_VALUE 32767
+
+static int refused(int err)
+{
+	return err == EOPNOTSUPP || err == ENOPROTOOPT;
+}
+
+/* Says once per option, at info, that it is being emulated. */
+static void note_emulated(int level, int name)
+{
+	static atomic_ulong logged[2];
+	const struct opt_info *o = optclass_find(level, name);
+	unsigned idx = o ? (unsigned)(o - optclass_table) : 127;
+	unsigned long bit = 1UL << (idx % 64);
+	struct logbuf lb;
+
+	atomic_fetch_add_explicit(&stats.emulated, 1, memory_order_relaxed);
+	if (!log_enabled(LOG_INFO) ||
+	    (atomic_fetch_or(&logged[(idx / 64) & 1], bit) & bit))
+		return;
+	lb_start(&lb);
+	lb_str(&lb, "MPTCP socket refuses ");
+	lb_str(&lb, o ? o->name : "an option");
+	lb_str(&lb, ": emulated (value remembered and read back)");
+	lb_emit(&lb);
+}
+
+/* Takes the slot of FD for remembering emulated state: a slot that belonged
+ * to another socket (the fd was reused behind our back) is started afresh.
+ * Returns the locked slot and its old state, or NULL. */
+static struct fd_slot *lock_for_emulation(int fd, uint32_t *old)
+{
+	struct fd_slot *s = fdtab_get(fd, 1);
+	uint64_t cookie;
+
+	if (!s || !fdtab_trylock(s, old))
+		return NULL;
+	cookie = sock_cookie(fd);
+	if (!(*old & SLOT_USED) || ((*old & SLOT_HAVE_COOKIE) && s->cookie != cookie)) {
+		int dom = AF_INET;
+		socklen_t l = sizeof(dom);
+		real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
+		s->family = (uint16_t)dom;
+		s->proto = IPPROTO_MPTCP;
+		s->nopts = 0;
+		*old = SLOT_USED;
+	}
+	s->cookie = cookie;
+	*old |= SLOT_HAVE_COOKIE;
+	return s;
+}
+
+/* The remembered value of an emulated option, into VAL/LEN as TCP would
+ * copy it. Returns 1 when found. */
+static int read_remembered(int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct fd_slot *s = fdtab_get(fd, 0);
+	uint32_t old;
+	int found = 0;
+
+	if (!s || !(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_HAVE_COOKIE))
+		return 0;
+	if (!fdtab_trylock(s, &old))
+		return 0;
+	if ((old & SLOT_HAVE_COOKIE) && s->cookie == sock_cookie(fd)) {
+		struct slot_opt *o = slot_find_opt(s, level, name);
+		if (o) {
+			socklen_t n = *len < o->len ? *len : o->len;
+			memcpy(val, o->val, n);
+			*len = n;
+			found = 1;
+		}
+	}
+	fdtab_unlock(s, old);
+	return found;
+}
+
+/* The MSS of the first subflow of a connected MPTCP socket, or -1. */
+static int first_subflow_mss(int fd)
+{
+	struct {
+		struct mptcp_subflow_data d;
+		struct tcp_info ti;
+	} buf;
+	socklen_t len = sizeof(buf);
+
+	memset(&buf, 0, sizeof(buf));
+	buf.d.size_subflow_data = sizeof(buf.d);
+	buf.d.size_user = sizeof(buf.ti);
+	if (real.getsockopt(fd, SOL_MPTCP, MPTCP_TCPINFO, &buf, &len) < 0 ||
+	    buf.d.num_subflows < 1 || len < sizeof(buf.d) + offsetof(struct tcp_info, tcpi_rcv_mss))
+		return -1;
+	return (int)buf.ti.tcpi_snd_mss;
+}
+
+/* What a TCP socket would answer for an option nobody set on this one. */
+static int default_value(int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	int dom = AF_INET, tmp, rc, err;
+	socklen_t l = sizeof(dom);
+
+	if (level == SOL_TCP && name == TCP_MAXSEG) {
+		int mss = TCP_MSS_DEFAULT_VALUE;
+		if (real.getpeername(fd, (struct sockaddr *)&peer, &plen) == 0) {
+			int sub = first_subflow_mss(fd);
+			if (sub > 0)
+				mss = sub;
+		}
+		l = *len < sizeof(int) ? *len : sizeof(int);
+		memcpy(val, &mss, l);
+		*len = l;
+		return 0;
+	}
+	/* Ask a fresh TCP socket of the same family (failure path only). */
+	real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
+	tmp = real.socket(dom, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (tmp < 0)
+		return -1;
+	rc = real.getsockopt(tmp, level, name, val, len);
+	err = errno;
+	real.close(tmp);
+	errno = err;
+	return rc;
+}
+
+/* Emulated setsockopt: validates like TCP, then remembers. */
+static int emulate_set(int fd, int level, int name, const void *val, socklen_t len, int err)
+{
+	struct fd_slot *s;
+	uint32_t old;
+	int v = 0;
+
+	if (len > SLOT_OPT_MAXLEN) {
+		errno = err;
+		return -1;
+	}
+	if (level == SOL_TCP && name == TCP_MAXSEG) {
+		if (len < sizeof(int)) {
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(&v, val, sizeof(v));
+		if (v && (v < TCP_MIN_MSS_VALUE || v > MAX_TCP_WINDOW_VALUE)) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	s = lock_for_emulation(fd, &old);
+	if (!s) {
+		errno = err;
+		return -1;
+	}
+	if (slot_put_opt(s, level, name, val, len, OPT_F_EMULATED) < 0) {
+		fdtab_unlock(s, old);
+		errno = err;
+		return -1;
+	}
+	fdtab_unlock(s, old);
+	note_emulated(level, name);
+	return 0;
+}
+
+/* Steps the undecided socket FD (made by the shim) down to TCP. Returns 0
+ * when FD is now a TCP socket. */
+static int step_down(int fd, int level, int name)
+{
+	struct fd_slot *s = fdtab_get(fd, 0);
+	uint32_t old;
+	int rc;
+
+	if (!s || !(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING))
+		return -1;
+	if (!fdtab_trylock(s, &old))
+		return -1;
+	if (!(old & SLOT_PENDING)) {
+		fdtab_unlock(s, old);
+		return -1;
+	}
+	rc = sock_replace(fd, s, IPPROTO_TCP);
+	fdtab_unlock(s, rc == 0 ? old | SLOT_PINNED_TCP : old);
+	if (rc == 0) {
+		const struct opt_info *o = optclass_find(level, name);
+		struct logbuf lb;
+		atomic_fetch_add_explicit(&stats.stepped_down, 1, memory_order_relaxed);
+		if (log_enabled(LOG_INFO)) {
+			lb_start(&lb);
+			lb_str(&lb, "fd ");
+			lb_int(&lb, fd);
+			lb_str(&lb, ": MPTCP refuses ");
+			lb_str(&lb, o ? o->name : "an option");
+			lb_str(&lb, ": socket made plain TCP before connecting");
+			lb_emit(&lb);
+		}
+	}
+	return rc;
+}
+
+/* Remembers an option set successfully on an undecided socket. */
+static void remember(int fd, struct fd_slot *s, int level, int name, const void *val,
+		     socklen_t len)
+{
+	uint32_t old, add = 0;
+
+	if (!fdtab_trylock(s, &old)) {
+		atomic_fetch_or_explicit(&s->state, SLOT_NOREPLACE, memory_order_relaxed);
+		return;
+	}
+	if (old & SLOT_PENDING) {
+		if (slot_put_opt(s, level, name, val, len, 0) < 0)
+			add = SLOT_NOREPLACE; /* cannot be replayed: never replace */
+		else if (s->proto == IPPROTO_TCP && optclass_get(&cfg.opts, level, name) == OPT_TCP &&
+			 optclass_find(level, name))
+			add = SLOT_PINNED_TCP; /* e.g. TCP_MD5SIG on a TCP socket */
+	}
+	(void)fd;
+	fdtab_unlock(s, old | add);
+}
+
+EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	int saved = errno, err, proto;
+	struct fd_slot *s;
+
+	shim_ensure();
+	if (real.setsockopt(fd, level, name, val, len) == 0) {
+		s = fdtab_get(fd, 0);
+		if (s && (atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING))
+			remember(fd, s, level, name, val, len);
+		errno = saved;
+		return 0;
+	}
+	err = errno;
+	if (!refused(err) || (proto = sock_protocol(fd)) != IPPROTO_MPTCP) {
+		errno = err;
+		return -1;
+	}
+	switch (optclass_get(&cfg.opts, level, name)) {
+	case OPT_EMULATE:
+		if (emulate_set(fd, level, name, val, len, err) < 0)
+			return -1;
+		errno = saved;
+		return 0;
+	case OPT_TCP:
+		if (step_down(fd, level, name) == 0) {
+			if (real.setsockopt(fd, level, name, val, len) < 0)
+				return -1;
+			errno = saved;
+			return 0;
+		}
+		break;
+	default:
+		break;
+	}
+	errno = err;
+	return -1;
+}
+
+EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	int saved = errno, err;
+
+	shim_ensure();
+	if (real.getsockopt(fd, level, name, val, len) == 0)
+		return 0;
+	err = errno;
+	if (!refused(err) || !val || !len || sock_protocol(fd) != IPPROTO_MPTCP) {
+		errno = err;
+		return -1;
+	}
+	switch (optclass_get(&cfg.opts, level, name)) {
+	case OPT_EMULATE:
+		if (read_remembered(fd, level, name, val, len) ||
+		    default_value(fd, level, name, val, len) == 0) {
+			errno = saved;
+			return 0;
+		}
+		break;
+	case OPT_TCP:
+		if (step_down(fd, level, name) == 0)
+			return real.getsockopt(fd, level, name, val, len);
+		break;
+	default:
+		break;
+	}
+	errno = err;
+	return -1;
+}

@@ -86,7 +86,14 @@ static void read_config(void)
 static void atfork_prepare(void);
 static void atfork_child(void);
 
+static void init_once(int from_constructor);
+
 void shim_init(void)
+{
+	init_once(0);
+}
+
+static void init_once(int from_constructor)
 {
 	static atomic_int once;
 	int expected = 0;
@@ -100,13 +107,15 @@ void shim_init(void)
 	int saved = errno;
 	read_config();
 	pthread_atfork(atfork_prepare, NULL, atfork_child);
+	if (!from_constructor)
+		log_msg(LOG_DEBUG, "initialised by a call made before the library's constructor ran");
 	errno = saved;
 	atomic_store_explicit(&shim_ready, 1, memory_order_release);
 }
 
 __attribute__((constructor)) static void shim_constructor(void)
 {
-	shim_init();
+	init_once(1);
 }
 
 /* A socket still undecided when the process forks is shared by parent and

@@ -214,6 +214,16 @@ static int step_down(int fd, int level, int name)
 	return rc;
 }
 
+/* Does an option set on a TCP socket keep it TCP? Yes for those of class
+ * tcp that no kernel accepts on MPTCP sockets (TCP_MD5SIG, SO_ATTACH_*...):
+ * replaying them could only fail, and some carry pointers or fds that may
+ * be gone by then. Others are replayed, and a refusal then keeps TCP. */
+static int pins_tcp(int level, int name)
+{
+	const struct opt_info *o = optclass_find(level, name);
+	return o && o->dflt == OPT_TCP && o->since == 0;
+}
+
 /* Remembers an option set successfully on an undecided socket. */
 static void remember(int fd, struct fd_slot *s, int level, int name, const void *val,
 		     socklen_t len)
@@ -227,9 +237,8 @@ static void remember(int fd, struct fd_slot *s, int level, int name, const void 
 	if (old & SLOT_PENDING) {
 		if (slot_put_opt(s, level, name, val, len, 0) < 0)
 			add = SLOT_NOREPLACE; /* cannot be replayed: never replace */
-		else if (s->proto == IPPROTO_TCP && optclass_get(&cfg.opts, level, name) == OPT_TCP &&
-			 optclass_find(level, name))
-			add = SLOT_PINNED_TCP; /* e.g. TCP_MD5SIG on a TCP socket */
+		else if (s->proto == IPPROTO_TCP && pins_tcp(level, name))
+			add = SLOT_PINNED_TCP; /* e.g. SO_ATTACH_FILTER on a TCP socket */
 	}
 	(void)fd;
 	fdtab_unlock(s, old | add);

@@ -39,6 +39,8 @@ struct opt_info {
 	unsigned char probe;      /* 1: --check probes it (int-valued, harmless) */
 	int probe_value;          /* value --check sets when probing */
 	const char *why;          /* one line for docs and --check */
+	unsigned short since;     /* first kernel whose MPTCP sockets accept it,
+				     as major*100+minor (617 = 6.17); 0: none */
 };
 
 /* The table, terminated by an entry whose name is NULL. */

@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* probe.c - the program the preload tests run under libmptcpify.so. It uses
+ * plain libc calls for what it does (so the shim sees them) and raw
+ * syscalls for what it reports (so the shim cannot colour the evidence: the
+ * protocol, flags and options come from the kernel).
+ *
+ *   probe listen ADDR             bind+listen; prints "proto N port P"
+ *   probe connect ADDR            nonblocking connect; prints "proto N"
+ *   probe pair [N]                N loopback connections to itself (IPv4),
+ *                                 prints per connection client/server proto
+ *                                 and the MPTCP_INFO fallback flag
+ *   probe serve PORTFILE N        accepts N connections on 127.0.0.1:0, echoes
+ *   probe client PORT N           N connections to 127.0.0.1:PORT
+ *   probe state MODE              sets many options, then MODE (listen |
+ *                                 connect | none) and dumps the socket state
+ *   probe opt NAME VALUE WHEN     sets option NAME on an upgraded socket
+ *                                 before or after connect, dumps the outcome
+ *   probe churn THREADS N         THREADS x N socket/connect/close cycles
+ *   probe identity                fd reuse behind the shim's back
+ *   probe errno                   errno preserved across interposed calls
+ *   probe fork                    undecided socket shared by fork
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mptcp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef SOL_MPTCP
+#define SOL_MPTCP 284
+#endif
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+static void die(const char *what)
+{
+	fprintf(stderr, "probe: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+/* ---- the kernel's view, bypassing any interposer ---- */
+static int k_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	return (int)syscall(SYS_getsockopt, fd, level, name, val, len);
+}
+
+static int k_proto(int fd)
+{
+	int p = -1;
+	socklen_t l = sizeof(p);
+	if (k_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &p, &l) < 0)
+		return -errno;
+	return p;
+}
+
+static int k_fcntl(int fd, int cmd)
+{
+	return (int)syscall(SYS_fcntl, fd, cmd, 0);
+}
+
+static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[128];
+	const char *colon;
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, (size_t)(end - s - 1));
+		host[end - s - 1] = 0;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((unsigned short)atoi(end + 2));
+		*len = sizeof(*in6);
+		return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : -1;
+	}
+	colon = strrchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = 0;
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	in->sin_family = AF_INET;
+	in->sin_port = htons((unsigned short)atoi(colon + 1));
+	*len = sizeof(*in);
+	return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -1;
+}
+
+static int port_of(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+	if (syscall(SYS_getsockname, fd, &ss, &l) < 0)
+		return -1;
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the DIR's own fd */
+}
+
+/* MPTCP_INFO flags, or -errno (after fallback SOL_MPTCP reads fail). */
+static int k_mptcp_fallback(int fd)
+{
+	struct mptcp_info mi;
+	socklen_t l = sizeof(mi);
+	memset(&mi, 0, sizeof(mi));
+	if (k_getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &l) < 0)
+		return -errno;
+	return (int)(mi.mptcpi_flags & MPTCP_INFO_FLAG_FALLBACK);
+}
+
+static int loopback_listener(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4096) < 0)
+		die("listener");
+	if (getsockname(fd, (struct sockaddr *)&a, &l) < 0)
+		die("getsockname");
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int connect_to(int port, int nonblock)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void no_time_wait(int fd)
+{
+	struct linger lg = { 1, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+/* ---- subcommands ---- */
+static int cmd_listen(const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, off = 0;
+
+	if (parse_addr(addr, &ss, &len) < 0)
+		die("address");
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		die("socket");
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		die("bind");
+	if (listen(fd, 8) < 0)
+		die("listen");
+	printf("proto %d port %d\n", k_proto(fd), port_of(fd));
+	return 0;
+}
+
+static int cmd_connect(const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	if (parse_addr(addr, &ss, &len) < 0)
+		die("address");
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		die("socket");
+	int rc = connect(fd, (struct sockaddr *)&ss, len);
+	printf("proto %d connect %s\n", k_proto(fd), rc == 0 ? "ok" : strerror(errno));
+	return 0;
+}
+
+static int cmd_pair(int n)
+{
+	int port, l = loopback_listener(&port);
+	for (int i = 0; i < n; i++) {
+		int c = connect_to(port, 0);
+		int s = c < 0 ? -1 : accept(l, NULL, NULL);
+		if (c < 0 || s < 0)
+			die("pair");
+		if (write(c, "x", 1) != 1)
+			die("write");
+		char b;
+		if (read(s, &b, 1) != 1)
+			die("read");
+		printf("conn %d client %d server %d client_fallback %d server_fallback %d\n", i,
+		       k_proto(c), k_proto(s), k_mptcp_fallback(c), k_mptcp_fallback(s));
+		no_time_wait(c);
+		close(c);
+		close(s);
+	}
+	printf("listener %d\n", k_proto(l));
+	return 0;
+}
+
+static int cmd_serve(const char *portfile, int n)
+{
+	int port, l = loopback_listener(&port);
+	FILE *f = fopen(portfile, "w");
+	if (!f)
+		die("portfile");
+	fprintf(f, "%d\n", port);
+	fclose(f);
+	for (int i = 0; i < n; i++) {
+		struct pollfd p = { l, POLLIN, 0 };
+		if (poll(&p, 1, 10000) != 1)
+			die("accept timeout");
+		int s = accept(l, NULL, NULL);
+		char b[16];
+		if (s < 0)
+			die("accept");
+		ssize_t r = read(s, b, sizeof(b));
+		if (r > 0 && write(s, b, (size_t)r) != r)
+			die("echo");
+		printf("server conn %d proto %d fallback %d\n", i, k_proto(s), k_mptcp_fallback(s));
+		close(s);
+	}
+	return 0;
+}
+
+static int cmd_client(int port, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int c = connect_to(port, 0);
+		char b[4];
+		if (c < 0)
+			die("connect");
+		if (write(c, "ping", 4) != 4 || read(c, b, 4) != 4)
+			die("echo");
+		printf("client conn %d proto %d fallback %d\n", i, k_proto(c), k_mptcp_fallback(c));
+		close(c);
+	}
+	return 0;
+}
+
+/* Options the state test sets before the decision, with the values used. */
+struct optdef {
+	const char *name;
+	int level, opt, val;
+	int fam6; /* 1: only on AF_INET6 */
+};
+static const struct optdef state_opts[] = {
+	{ "SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR, 1, 0 },
+	{ "SO_REUSEPORT", SOL_SOCKET, SO_REUSEPORT, 1, 0 },
+	{ "SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE, 1, 0 },
+	{ "SO_RCVBUF", SOL_SOCKET, SO_RCVBUF, 65536, 0 },
+	{ "SO_SNDBUF", SOL_SOCKET, SO_SNDBUF, 131072, 0 },
+	{ "SO_MARK", SOL_SOCKET, SO_MARK, 42, 0 },
+	{ "SO_PRIORITY", SOL_SOCKET, SO_PRIORITY, 5, 0 },
+	{ "IP_TOS", SOL_IP, IP_TOS, 0x20, 0 },
+	{ "IP_FREEBIND", SOL_IP, IP_FREEBIND, 1, 0 },
+	{ "IP_TRANSPARENT", SOL_IP, IP_TRANSPARENT, 1, 0 },
+	{ "IP_BIND_ADDRESS_NO_PORT", SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1, 0 },
+	{ "IPV6_V6ONLY", SOL_IPV6, IPV6_V6ONLY, 1, 1 },
+	{ "TCP_NODELAY", SOL_TCP, TCP_NODELAY, 1, 0 },
+	{ "TCP_KEEPIDLE", SOL_TCP, TCP_KEEPIDLE, 77, 0 },
+	{ "TCP_KEEPINTVL", SOL_TCP, TCP_KEEPINTVL, 11, 0 },
+	{ "TCP_KEEPCNT", SOL_TCP, TCP_KEEPCNT, 4, 0 },
+	{ "TCP_FASTOPEN", SOL_TCP, TCP_FASTOPEN, 16, 0 },
+	{ "TCP_FASTOPEN_CONNECT", SOL_TCP, TCP_FASTOPEN_CONNECT, 1, 0 },
+	{ "TCP_DEFER_ACCEPT", SOL_TCP, TCP_DEFER_ACCEPT, 3, 0 },
+	{ "TCP_NOTSENT_LOWAT", SOL_TCP, TCP_NOTSENT_LOWAT, 12345, 0 },
+	{ "TCP_MAXSEG", SOL_TCP, TCP_MAXSEG, 1200, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+/* probe state FAMILY MODE: FAMILY 4|6, MODE listen|connect|none */
+static int cmd_state(const char *fam, const char *mode)
+{
+	int six = strcmp(fam, "6") == 0;
+	int fd = socket(six ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct linger lg = { 1, 7 };
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[64];
+
+	if (fd < 0)
+		die("socket");
+	for (const struct optdef *o = state_opts; o->name; o++) {
+		if (o->fam6 && !six)
+			continue;
+		/* a listener binding port 0 must get its port at bind() */
+		if (o->opt == IP_BIND_ADDRESS_NO_PORT && o->level == SOL_IP && strcmp(mode, "listen") == 0)
+			continue;
+		int lvl = (o->level == SOL_IP && six) ? SOL_IPV6 : o->level;
+		int opt = o->opt;
+		if (six && o->level == SOL_IP) {
+			/* the IPv6 twins of the IPv4 options */
+			if (opt == IP_TOS)
+				opt = IPV6_TCLASS, lvl = SOL_IPV6;
+			else if (opt == IP_FREEBIND)
+				opt = IPV6_FREEBIND;
+			else if (opt == IP_TRANSPARENT)
+				opt = IPV6_TRANSPARENT;
+			else
+				lvl = SOL_IP; /* IP_BIND_ADDRESS_NO_PORT works on both */
+		}
+		if (setsockopt(fd, lvl, opt, &o->val, sizeof(int)) < 0)
+			printf("set %s failed: %s\n", o->name, strerror(errno));
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0)
+		printf("set SO_LINGER failed: %s\n", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) < 0)
+		printf("set SO_BINDTODEVICE failed: %s\n", strerror(errno));
+	if (setsockopt(fd, SOL_TCP, TCP_CONGESTION, "reno", 4) < 0)
+		printf("set TCP_CONGESTION failed: %s\n", strerror(errno));
+
+	memset(&ss, 0, sizeof(ss));
+	parse_addr(six ? "[::1]:0" : "127.0.0.1:0", &ss, &len);
+	if (strcmp(mode, "listen") == 0) {
+		if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+			die("bind");
+		int before = port_of(fd);
+		if (listen(fd, 8) < 0)
+			die("listen");
+		printf("port_kept %d\n", before != 0 && before == port_of(fd));
+	} else if (strcmp(mode, "connect") == 0) {
+		int lport;
+		/* an MPTCP listener: an upgraded client makes a real MPTCP
+		 * connection (a plain one falls back to TCP) */
+		int l = (int)syscall(SYS_socket, six ? AF_INET6 : AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+		struct sockaddr_storage ls = ss;
+		if (l < 0 || syscall(SYS_bind, l, &ls, len) < 0 || syscall(SYS_listen, l, 8) < 0)
+			die("helper listener");
+		lport = port_of(l);
+		if (six)
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons((unsigned short)lport);
+		else
+			((struct sockaddr_in *)&ss)->sin_port = htons((unsigned short)lport);
+		/* bind a source address first, as HAProxy's `source` does */
+		struct sockaddr_storage src;
+		socklen_t slen;
+		parse_addr(six ? "[::1]:0" : "127.0.0.1:0", &src, &slen);
+		if (bind(fd, (struct sockaddr *)&src, slen) < 0)
+			die("bind source");
+		if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS)
+			die("connect");
+		struct pollfd p = { fd, POLLOUT, 0 };
+		poll(&p, 1, 5000);
+	}
+	/* dump, from the kernel */
+	int emulated = 0;
+	printf("flags nonblock %d cloexec %d\n", !!(k_fcntl(fd, F_GETFL) & O_NONBLOCK),
+	       !!(k_fcntl(fd, F_GETFD) & FD_CLOEXEC));
+	for (const struct optdef *o = state_opts; o->name; o++) {
+		int v = -1;
+		socklen_t l = sizeof(v);
+		int lvl = o->level, opt = o->opt;
+		if (o->fam6 && !six)
+			continue;
+		if (six && o->level == SOL_IP) {
+			if (opt == IP_TOS)
+				opt = IPV6_TCLASS, lvl = SOL_IPV6;
+			else if (opt == IP_FREEBIND)
+				opt = IPV6_FREEBIND, lvl = SOL_IPV6;
+			else if (opt == IP_TRANSPARENT)
+				opt = IPV6_TRANSPARENT, lvl = SOL_IPV6;
+		}
+		if (k_getsockopt(fd, lvl, opt, &v, &l) < 0 &&
+		    (errno == EOPNOTSUPP || errno == ENOPROTOOPT) &&
+		    getsockopt(fd, lvl, opt, &v, &l) == 0)
+			/* the kernel refuses it on this (MPTCP) socket: what the
+			 * program sees is the shim's emulation */
+			printf("opt %s %d\n", o->name, v), emulated++;
+		else if (l = sizeof(v), k_getsockopt(fd, lvl, opt, &v, &l) < 0)
+			printf("opt %s error %d\n", o->name, errno);
+		else if (o->opt == SO_RCVBUF || o->opt == SO_SNDBUF)
+			printf("opt %s %d\n", o->name, v); /* doubled by the kernel: compared as is */
+		else
+			printf("opt %s %d\n", o->name, v);
+	}
+	socklen_t l = sizeof(lg);
+	memset(&lg, 0, sizeof(lg));
+	k_getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &l);
+	printf("opt SO_LINGER %d/%d\n", lg.l_onoff, lg.l_linger);
+	l = sizeof(buf);
+	memset(buf, 0, sizeof(buf));
+	k_getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, buf, &l);
+	printf("opt SO_BINDTODEVICE %s\n", buf);
+	l = sizeof(buf);
+	memset(buf, 0, sizeof(buf));
+	k_getsockopt(fd, SOL_TCP, TCP_CONGESTION, buf, &l);
+	printf("opt TCP_CONGESTION %s\n", buf);
+	printf("fd %d\n", fd);
+	printf("protocol %d\n", k_proto(fd));
+	printf("emulated %d\n", emulated);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int level, opt;
+} opt_names[] = {
+	{ "TCP_MAXSEG", SOL_TCP, TCP_MAXSEG },
+	{ "TCP_QUICKACK", SOL_TCP, TCP_QUICKACK },
+	{ "TCP_WINDOW_CLAMP", SOL_TCP, TCP_WINDOW_CLAMP },
+	{ "TCP_LINGER2", SOL_TCP, TCP_LINGER2 },
+	{ "TCP_USER_TIMEOUT", SOL_TCP, TCP_USER_TIMEOUT },
+	{ "TCP_SAVE_SYN", SOL_TCP, TCP_SAVE_SYN },
+	{ "TCP_THIN_LINEAR_TIMEOUTS", SOL_TCP, TCP_THIN_LINEAR_TIMEOUTS },
+	{ "IP_TTL", SOL_IP, IP_TTL },
+	{ "IP_MTU_DISCOVER", SOL_IP, IP_MTU_DISCOVER },
+	{ "IP_MINTTL", SOL_IP, IP_MINTTL },
+	{ "SO_OOBINLINE", SOL_SOCKET, SO_OOBINLINE },
+	{ "SO_MAX_PACING_RATE", SOL_SOCKET, SO_MAX_PACING_RATE },
+	{ "TCP_KEEPIDLE", SOL_TCP, TCP_KEEPIDLE },
+	{ NULL, 0, 0 },
+};
+
+/* probe opt NAME VALUE before|after: on an IPv4 socket that the shim
+ * upgrades, set NAME, connect to a loopback listener (created with raw
+ * syscalls, so it is plain TCP), and report. */
+static int cmd_opt(const char *name, int val, const char *when)
+{
+	int level = -1, opt = -1, after = strcmp(when, "after") == 0;
+	int rc, err = 0, got = -1, getrc, geterr = 0;
+	socklen_t gl = sizeof(got);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+
+	for (int i = 0; opt_names[i].name; i++)
+		if (strcmp(opt_names[i].name, name) == 0)
+			level = opt_names[i].level, opt = opt_names[i].opt;
+	if (level < 0) {
+		fprintf(stderr, "probe: unknown option %s\n", name);
+		return 2;
+	}
+	/* an MPTCP listener, so that "after" is an MPTCP connection, not a
+	 * fallback to TCP (which accepts every TCP option) */
+	int l = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || syscall(SYS_bind, l, &a, sizeof(a)) < 0 || syscall(SYS_listen, l, 8) < 0)
+		die("helper listener");
+	a.sin_port = htons((unsigned short)port_of(l));
+
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		die("socket");
+	if (after && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect");
+	rc = setsockopt(fd, level, opt, &val, sizeof(val));
+	if (rc < 0)
+		err = errno;
+	if (!after && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect");
+	getrc = getsockopt(fd, level, opt, &got, &gl);
+	if (getrc < 0)
+		geterr = errno;
+	int kgot = -1;
+	socklen_t kl = sizeof(kgot);
+	int krc = k_getsockopt(fd, level, opt, &kgot, &kl);
+	printf("set %d errno %d get %d errno %d value %d kernel_get %d kernel_value %d protocol %d fallback %d\n",
+	       rc, err, getrc, geterr, got, krc, krc == 0 ? kgot : -errno, k_proto(fd),
+	       k_proto(fd) == IPPROTO_MPTCP ? k_mptcp_fallback(fd) : -1);
+	return 0;
+}
+
+struct churn_arg {
+	int port, n, failures;
+};
+
+static void *churn_thread(void *p)
+{
+	struct churn_arg *a = p;
+	for (int i = 0; i < a->n; i++) {
+		int c = connect_to(a->port, 0);
+		if (c < 0) {
+			a->failures++;
+			continue;
+		}
+		no_time_wait(c);
+		close(c);
+	}
+	return NULL;
+}
+
+static void *accept_thread(void *p)
+{
+	int l = *(int *)p;
+	for (;;) {
+		int s = accept(l, NULL, NULL);
+		if (s < 0) {
+			if (errno == EINVAL || errno == EBADF)
+				break;
+			continue;
+		}
+		close(s);
+	}
+	return NULL;
+}
+
+static int cmd_churn(int threads, int n)
+{
+	pthread_t acc, th[64];
+	struct churn_arg args[64];
+	int before = count_fds(), port, l, failures = 0;
+
+	if (threads > 64)
+		threads = 64;
+	l = loopback_listener(&port);
+	pthread_create(&acc, NULL, accept_thread, &l);
+	for (int i = 0; i < threads; i++) {
+		args[i] = (struct churn_arg){ port, n, 0 };
+		pthread_create(&th[i], NULL, churn_thread, &args[i]);
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+		failures += args[i].failures;
+	}
+	shutdown(l, SHUT_RDWR);
+	pthread_join(acc, NULL);
+	close(l);
+	printf("fds_before %d fds_after %d failures %d\n", before, count_fds(), failures);
+	return 0;
+}
+
+/* The shim remembered fd N as its own undecided socket; the program closes
+ * it with a raw syscall and gets the same number for an MPTCP socket it
+ * makes itself (raw syscall too). A connect that the policy wants as TCP
+ * must not replace that socket. */
+static int cmd_identity(void)
+{
+	int port, l = loopback_listener(&port);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		die("socket");
+	syscall(SYS_close, fd);
+	int again = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	if (again != fd) {
+		printf("fd not reused (%d != %d)\n", again, fd);
+		return 3;
+	}
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int rc = connect(again, (struct sockaddr *)&a, sizeof(a));
+	printf("identity connect %d protocol %d\n", rc, k_proto(again));
+	close(l);
+	return 0;
+}
+
+static int cmd_errno(void)
+{
+	int port, l = loopback_listener(&port), bad = 0;
+	errno = 4242;
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	bad += errno != 4242;
+	int one = 1;
+	errno = 4243;
+	setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	bad += errno != 4243;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	errno = 4244;
+	connect(c, (struct sockaddr *)&a, sizeof(a));
+	bad += errno != 4244;
+	errno = 4245;
+	close(c);
+	bad += errno != 4245;
+	printf("errno_changed %d\n", bad);
+	close(l);
+	return 0;
+}
+
+/* A socket created before fork and connected in the child: the parent still
+ * holds it, so the shim must not swap it under either. */
+static int cmd_fork(void)
+{
+	int port, l = loopback_listener(&port);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+		_exit(rc == 0 ? 0 : 1);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	/* the parent's fd must see the child's connection: the same socket */
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	int connected = syscall(SYS_getpeername, c, &peer, &pl) == 0;
+	printf("child_ok %d parent_sees_connection %d\n", WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	       connected);
+	close(l);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 3 && strcmp(argv[1], "listen") == 0)
+		return cmd_listen(argv[2]);
+	if (argc >= 3 && strcmp(argv[1], "connect") == 0)
+		return cmd_connect(argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "pair") == 0)
+		return cmd_pair(argc >= 3 ? atoi(argv[2]) : 1);
+	if (argc >= 4 && strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argv[2], atoi(argv[3]));
+	if (argc >= 4 && strcmp(argv[1], "client") == 0)
+		return cmd_client(atoi(argv[2]), atoi(argv[3]));
+	if (argc >= 4 && strcmp(argv[1], "state") == 0)
+		return cmd_state(argv[2], argv[3]);
+	if (argc >= 5 && strcmp(argv[1], "opt") == 0)
+		return cmd_opt(argv[2], atoi(argv[3]), argv[4]);
+	if (argc >= 4 && strcmp(argv[1], "churn") == 0)
+		return cmd_churn(atoi(argv[2]), atoi(argv[3]));
+	if (argc >= 2 && strcmp(argv[1], "identity") == 0)
+		return cmd_identity();
+	if (argc >= 2 && strcmp(argv[1], "errno") == 0)
+		return cmd_errno();
+	if (argc >= 2 && strcmp(argv[1], "fork") == 0)
+		return cmd_fork();
+	fprintf(stderr, "usage: probe listen|connect|pair|serve|client|state|opt|churn|identity|errno|fork ...\n");
+	return 2;
+}

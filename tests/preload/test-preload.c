@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-preload.c - libmptcpify.so under real programs, judged by the kernel.
+ *
+ * The test runs in a network namespace of its own (so nstat counters are
+ * ours alone and connections to 10.x never leave the machine: the namespace
+ * has only its loopback device). It starts `probe` (probe.c) under the shim
+ * with various MPTCPIFY_* settings and reads what probe reports from raw
+ * syscalls: SO_PROTOCOL, MPTCP_INFO, option values, fd flags.
+ *
+ * Environment: MPTCPIFY_LIB (the shim), PROBE, CHAINSHIM, EARLYCTOR. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mptcpify/optclass.h"
+
+static const char *lib, *probe;
+
+/* ---- running the probe ---- */
+struct run {
+	char out[65536];
+	char err[16384];
+	int status;
+};
+
+/* Runs PROBE ARGS... under the shim. ADDRS NULL leaves MPTCPIFY_ADDRS unset;
+ * ENV is an extra "K=V" (or NULL); PRELOAD overrides LD_PRELOAD. */
+static void run_probe(struct run *r, const char *addrs, const char *env, const char *preload,
+		      const char *const *args)
+{
+	char outf[] = "/tmp/mptcpify-test-out-XXXXXX", errf[] = "/tmp/mptcpify-test-err-XXXXXX";
+	int of = mkstemp(outf), ef = mkstemp(errf);
+	pid_t pid;
+
+	ck_assert_int_ge(of, 0);
+	ck_assert_int_ge(ef, 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char *argv[16];
+		int n = 0;
+		argv[n++] = (char *)probe;
+		for (int i = 0; args[i] && n < 15; i++)
+			argv[n++] = (char *)args[i];
+		argv[n] = NULL;
+		dup2(of, 1);
+		dup2(ef, 2);
+		unsetenv("MPTCPIFY_ADDRS");
+		unsetenv("MPTCPIFY_OPTIONS");
+		unsetenv("MPTCPIFY_STRATEGY");
+		setenv("MPTCPIFY_LOG", "warn", 1);
+		if (addrs)
+			setenv("MPTCPIFY_ADDRS", addrs, 1);
+		if (env)
+			putenv((char *)env);
+		setenv("LD_PRELOAD", preload ? preload : lib, 1);
+		alarm(120); /* every run is bounded */
+		execv(probe, argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &r->status, 0), pid);
+	ssize_t n = pread(of, r->out, sizeof(r->out) - 1, 0);
+	r->out[n > 0 ? n : 0] = 0;
+	n = pread(ef, r->err, sizeof(r->err) - 1, 0);
+	r->err[n > 0 ? n : 0] = 0;
+	close(of);
+	close(ef);
+	unlink(outf);
+	unlink(errf);
+	if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0)
+		ck_abort_msg("probe %s failed (status %d): %s %s", args[0], r->status, r->out, r->err);
+}
+
+/* Value after "KEY " in the probe's output, or -9999. */
+static int field(const char *out, const char *key)
+{
+	char pat[64];
+	const char *p;
+	snprintf(pat, sizeof(pat), "%s ", key);
+	p = strstr(out, pat);
+	return p ? atoi(p + strlen(pat)) : -9999;
+}
+
+static int count_lines(const char *s, const char *needle)
+{
+	int n = 0;
+	for (const char *p = s; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static int proto_listen(const char *addrs, const char *addr)
+{
+	struct run r;
+	const char *args[] = { "listen", addr, NULL };
+	run_probe(&r, addrs, NULL, NULL, args);
+	return field(r.out, "proto");
+}
+
+static int proto_connect(const char *addrs, const char *addr)
+{
+	struct run r;
+	const char *args[] = { "connect", addr, NULL };
+	run_probe(&r, addrs, NULL, NULL, args);
+	return field(r.out, "proto");
+}
+
+/* MPTcpExt counter NAME in this namespace, from /proc/net/netstat. */
+static long mptcp_counter(const char *name)
+{
+	static char buf[65536];
+	FILE *f = fopen("/proc/net/netstat", "r");
+	size_t n;
+	char *hdr, *val;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	hdr = strstr(buf, "MPTcpExt: ");
+	ck_assert_ptr_nonnull(hdr);
+	val = strstr(hdr + 1, "MPTcpExt: ");
+	ck_assert_ptr_nonnull(val);
+	/* walk the two lines in step */
+	char *h = hdr + 10, *v = val + 10;
+	while (*h && *h != '\n') {
+		size_t hl = strcspn(h, " \n"), vl = strcspn(v, " \n");
+		if (hl == strlen(name) && strncmp(h, name, hl) == 0)
+			return atol(v);
+		h += hl + (h[hl] == ' ');
+		v += vl + (v[vl] == ' ');
+	}
+	ck_abort_msg("no counter %s", name);
+	return -1;
+}
+
+static int kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+	uname(&u);
+	sscanf(u.release, "%d.%d", &ma, &mi);
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/* ---- MPTCPIFY_ADDRS examples of the foundation issue ---- */
+START_TEST(policy_example_listen_connect)
+{
+	const char *p = "listen@:443, connect@10.0.0.0/8";
+	ck_assert_int_eq(proto_listen(p, "0.0.0.0:443"), 262);
+	ck_assert_int_eq(proto_listen(p, "[::]:443"), 262);
+	ck_assert_int_eq(proto_connect(p, "10.1.2.3:80"), 262);
+	ck_assert_int_eq(proto_connect(p, "192.0.2.1:80"), 6);
+	ck_assert_int_eq(proto_listen(p, "10.1.2.3:80"), 6);
+}
+END_TEST
+
+START_TEST(policy_example_not_loopback)
+{
+	const char *p = "!127.0.0.0/8, !::1, *";
+	ck_assert_int_eq(proto_connect(p, "127.0.0.1:9"), 6);
+	ck_assert_int_eq(proto_connect(p, "[::1]:9"), 6);
+	ck_assert_int_eq(proto_connect(p, "[::ffff:127.0.0.1]:9"), 6);
+	ck_assert_int_eq(proto_connect(p, "10.9.9.9:9"), 262);
+	ck_assert_int_eq(proto_listen(p, "0.0.0.0:0"), 262);
+	ck_assert_int_eq(proto_listen(p, "127.0.0.1:0"), 6);
+}
+END_TEST
+
+START_TEST(policy_example_families)
+{
+	ck_assert_int_eq(proto_listen("0.0.0.0/0", "0.0.0.0:80"), 262);
+	ck_assert_int_eq(proto_connect("0.0.0.0/0", "10.200.0.1:80"), 262);
+	ck_assert_int_eq(proto_listen("0.0.0.0/0", "[::]:80"), 6);
+	ck_assert_int_eq(proto_listen(":80", "0.0.0.0:80"), 262);
+	ck_assert_int_eq(proto_listen(":80", "[::]:80"), 262);
+}
+END_TEST
+
+START_TEST(policy_example_order)
+{
+	ck_assert_int_eq(proto_connect("!10.1.0.0/16, 10.0.0.0/8", "10.2.0.1:1"), 262);
+	ck_assert_int_eq(proto_connect("!10.1.0.0/16, 10.0.0.0/8", "10.1.2.3:1"), 6);
+	ck_assert_int_eq(proto_connect("10.0.0.0/8, !10.1.0.0/16", "10.2.0.1:1"), 262);
+	ck_assert_int_eq(proto_connect("10.0.0.0/8, !10.1.0.0/16", "10.1.2.3:1"), 262);
+}
+END_TEST
+
+START_TEST(policy_unset_empty_invalid)
+{
+	struct run r;
+	const char *args[] = { "pair", "1", NULL };
+	ck_assert_int_eq(proto_connect(NULL, "10.9.9.9:9"), 262);
+	ck_assert_int_eq(proto_listen(NULL, "0.0.0.0:0"), 262);
+	ck_assert_int_eq(proto_connect("", "10.9.9.9:9"), 6);
+	ck_assert_int_eq(proto_listen("", "0.0.0.0:0"), 6);
+	/* invalid: reported once, then the program runs as plain TCP */
+	run_probe(&r, "*, 10.0.0.0/33", NULL, NULL, args);
+	ck_assert_int_eq(field(r.out, "client"), 6);
+	ck_assert_int_eq(field(r.out, "server"), 6);
+	ck_assert_int_eq(count_lines(r.err, "rule 2 \"10.0.0.0/33\": prefix length 33 exceeds 32"), 1);
+}
+END_TEST
+
+START_TEST(policy_listener_port_zero)
+{
+	/* the decision sees the port the kernel picked */
+	struct run r;
+	const char *args[] = { "listen", "127.0.0.1:0", NULL };
+	run_probe(&r, "listen@127.0.0.1:1024-65535", NULL, NULL, args);
+	ck_assert_int_eq(field(r.out, "proto"), 262);
+	ck_assert_int_gt(field(r.out, "port"), 0);
+}
+END_TEST
+
+/* ---- the kernel's counters: exactly the upgraded connections ---- */
+START_TEST(counters_exact)
+{
+	struct run r;
+	const char *args[] = { "pair", "5", NULL };
+	long before = mptcp_counter("MPCapableSYNRX");
+
+	run_probe(&r, "listen@127.0.0.1, connect@127.0.0.1", NULL, NULL, args);
+	ck_assert_int_eq(count_lines(r.out, "client 262 server 262"), 5);
+	ck_assert_int_eq(mptcp_counter("MPCapableSYNRX") - before, 5);
+	/* excluded connections (listener still MPTCP): not a single MP_CAPABLE SYN */
+	before = mptcp_counter("MPCapableSYNRX");
+	run_probe(&r, "listen@127.0.0.1, !connect@127.0.0.1", NULL, NULL, args);
+	ck_assert_int_eq(count_lines(r.out, "client 6 server 6"), 5);
+	ck_assert_int_eq(field(r.out, "listener"), 262);
+	ck_assert_int_eq(mptcp_counter("MPCapableSYNRX") - before, 0);
+}
+END_TEST
+
+/* Two shimmed processes: an established MPTCP connection, no fallback. */
+START_TEST(mptcp_info_two_processes)
+{
+	char portfile[] = "/tmp/mptcpify-port-XXXXXX";
+	int fd = mkstemp(portfile), port = 0;
+	struct run r;
+	pid_t server;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(portfile);
+	server = fork();
+	if (server == 0) {
+		struct run sr;
+		const char *args[] = { "serve", portfile, "3", NULL };
+		run_probe(&sr, NULL, NULL, NULL, args);
+		_exit(count_lines(sr.out, "proto 262 fallback 0") == 3 ? 0 : 1);
+	}
+	for (int i = 0; i < 500 && port <= 0; i++) {
+		FILE *f = fopen(portfile, "r");
+		if (f) {
+			if (fscanf(f, "%d", &port) != 1)
+				port = 0;
+			fclose(f);
+		}
+		if (port <= 0)
+			usleep(10000);
+	}
+	ck_assert_int_gt(port, 0);
+	char ps[16];
+	snprintf(ps, sizeof(ps), "%d", port);
+	const char *args[] = { "client", ps, "3", NULL };
+	run_probe(&r, NULL, NULL, NULL, args);
+	ck_assert_int_eq(count_lines(r.out, "proto 262 fallback 0"), 3);
+	int st;
+	ck_assert_int_eq(waitpid(server, &st, 0), server);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "server side saw fallback or TCP");
+	unlink(portfile);
+}
+END_TEST
+
+/* ---- state: a replaced socket is indistinguishable ---- */
+static void compare_state(const char *fam, const char *mode, const char *addrs, const char *env,
+			  int want_proto)
+{
+	struct run plain, shim;
+	const char *args[] = { "state", fam, mode, NULL };
+	/* "plain": the same probe with no shim at all */
+	run_probe(&plain, NULL, NULL, "", args);
+	run_probe(&shim, addrs, env, NULL, args);
+	ck_assert_int_eq(field(plain.out, "protocol"), 6);
+	ck_assert_int_eq(field(shim.out, "protocol"), want_proto);
+	/* everything but the protocol line must be identical */
+	char *pa = strstr(plain.out, "protocol"), *sa = strstr(shim.out, "protocol");
+	ck_assert_ptr_nonnull(pa);
+	ck_assert_ptr_nonnull(sa);
+	*pa = *sa = 0;
+	ck_assert_msg(strcmp(plain.out, shim.out) == 0, "state differs (%s %s %s):\n--- plain\n%s--- shim\n%s",
+		      fam, mode, addrs, plain.out, shim.out);
+	if (strcmp(mode, "listen") == 0)
+		ck_assert_int_eq(field(shim.out, "port_kept"), 1);
+}
+
+START_TEST(state_step_down)
+{
+	/* MPTCP first, the policy says TCP: replaced by a TCP socket */
+	compare_state("4", "listen", "!*", NULL, 6);
+	compare_state("6", "listen", "!*", NULL, 6);
+	compare_state("4", "connect", "!*", NULL, 6);
+	compare_state("6", "connect", "!*", NULL, 6);
+}
+END_TEST
+
+START_TEST(state_upgrade)
+{
+	/* TCP first, the policy says MPTCP: replaced by an MPTCP socket */
+	compare_state("4", "listen", "*", "MPTCPIFY_STRATEGY=tcp-first", 262);
+	compare_state("6", "listen", "*", "MPTCPIFY_STRATEGY=tcp-first", 262);
+	compare_state("4", "connect", "*", "MPTCPIFY_STRATEGY=tcp-first", 262);
+	compare_state("6", "connect", "*", "MPTCPIFY_STRATEGY=tcp-first", 262);
+}
+END_TEST
+
+/* ---- options MPTCP refuses (issue 4) ---- */
+struct optcase {
+	const char *name;
+	int value;
+};
+static const struct optcase optcases[] = {
+	{ "TCP_MAXSEG", 1200 },	      { "TCP_QUICKACK", 1 },   { "TCP_WINDOW_CLAMP", 40000 },
+	{ "TCP_LINGER2", 20 },	      { "TCP_USER_TIMEOUT", 7000 }, { "TCP_SAVE_SYN", 1 },
+	{ "TCP_THIN_LINEAR_TIMEOUTS", 1 }, { "IP_TTL", 33 },   { "IP_MTU_DISCOVER", 1 },
+	{ "IP_MINTTL", 2 },	      { "SO_OOBINLINE", 1 },   { "SO_MAX_PACING_RATE", 1000000 },
+	{ "TCP_KEEPIDLE", 99 },
+};
+
+static void check_option(const struct optcase *c, const char *when)
+{
+	const struct opt_info *info = optclass_find_name(c->name, strlen(c->name));
+	struct run r;
+	char val[16];
+	snprintf(val, sizeof(val), "%d", c->value);
+	const char *args[] = { "opt", c->name, val, when, NULL };
+	int after = strcmp(when, "after") == 0;
+
+	ck_assert_ptr_nonnull(info);
+	run_probe(&r, NULL, NULL, NULL, args);
+	int set = field(r.out, "set"), proto = field(r.out, "protocol");
+	int kget = field(r.out, "kernel_get"), value = field(r.out, "value");
+	int kval = field(r.out, "kernel_value");
+
+	if (proto == 262 && set == 0 && kget == 0) {
+		/* this kernel supports it on MPTCP: the real call was used */
+		ck_assert_msg(kval == value, "%s %s: kernel %d vs read %d", c->name, when, kval, value);
+		return;
+	}
+	switch (info->dflt) {
+	case OPT_EMULATE:
+		ck_assert_msg(set == 0 && proto == 262 && value == c->value,
+			      "%s %s (emulate): %s", c->name, when, r.out);
+		ck_assert_msg(kget != 0, "%s: kernel refuses it yet reads it: %s", c->name, r.out);
+		break;
+	case OPT_TCP:
+		if (!after)
+			ck_assert_msg(set == 0 && proto == 6 && kget == 0 && kval == value,
+				      "%s before (tcp): %s", c->name, r.out);
+		else
+			ck_assert_msg(set == -1 && proto == 262 &&
+					      (field(r.out, "errno") == EOPNOTSUPP ||
+					       field(r.out, "errno") == ENOPROTOOPT),
+				      "%s after (tcp): %s", c->name, r.out);
+		break;
+	default:
+		ck_abort_msg("%s: class error not expected by default", c->name);
+	}
+}
+
+START_TEST(options_before_connect)
+{
+	check_option(&optcases[_i], "before");
+}
+END_TEST
+
+START_TEST(options_after_connect)
+{
+	check_option(&optcases[_i], "after");
+}
+END_TEST
+
+START_TEST(options_maxseg_real_or_fallback)
+{
+	/* On 6.17+ the real call works; before, the shim answers. */
+	struct run r;
+	const char *args[] = { "opt", "TCP_MAXSEG", "1300", "before", NULL };
+	run_probe(&r, NULL, NULL, NULL, args);
+	ck_assert_int_eq(field(r.out, "set"), 0);
+	ck_assert_int_eq(field(r.out, "protocol"), 262);
+	if (kernel_at_least(6, 17))
+		ck_assert_msg(field(r.out, "kernel_get") == 0, "6.17+ should support TCP_MAXSEG: %s", r.out);
+	else
+		ck_assert_msg(field(r.out, "kernel_get") != 0 && field(r.out, "value") == 1300,
+			      "pre-6.17: kernel refuses, shim answers: %s", r.out);
+}
+END_TEST
+
+START_TEST(options_override)
+{
+	/* MPTCPIFY_OPTIONS moves IP_TTL to error and TCP_USER_TIMEOUT to emulate */
+	struct run r;
+	const char *a1[] = { "opt", "IP_TTL", "33", "before", NULL };
+	run_probe(&r, NULL, "MPTCPIFY_OPTIONS=IP_TTL=error", NULL, a1);
+	ck_assert_int_eq(field(r.out, "set"), -1);
+	ck_assert_int_eq(field(r.out, "protocol"), 262);
+	const char *a2[] = { "opt", "TCP_USER_TIMEOUT", "7000", "before", NULL };
+	run_probe(&r, NULL, "MPTCPIFY_OPTIONS=TCP_USER_TIMEOUT=emulate", NULL, a2);
+	ck_assert_int_eq(field(r.out, "set"), 0);
+	ck_assert_int_eq(field(r.out, "value"), 7000);
+	ck_assert_int_eq(field(r.out, "protocol"), 262);
+}
+END_TEST
+
+/* ---- robustness ---- */
+START_TEST(identity_reused_fd)
+{
+	struct run r;
+	const char *args[] = { "identity", NULL };
+	run_probe(&r, "!*", NULL, NULL, args);
+	ck_assert_int_eq(field(r.out, "identity connect"), 0);
+	ck_assert_int_eq(field(r.out, "protocol"), 262); /* the program's own socket, untouched */
+}
+END_TEST
+
+START_TEST(errno_preserved)
+{
+	struct run r;
+	const char *args[] = { "errno", NULL };
+	run_probe(&r, NULL, NULL, NULL, args);
+	ck_assert_int_eq(field(r.out, "errno_changed"), 0);
+	run_probe(&r, "!*", NULL, NULL, args);
+	ck_assert_int_eq(field(r.out, "errno_changed"), 0);
+	run_probe(&r, "*", "MPTCPIFY_STRATEGY=tcp-first", NULL, args);
+	ck_assert_int_eq(field(r.out, "errno_changed"), 0);
+}
+END_TEST
+
+START_TEST(fork_shared_socket)
+{
+	struct run r;
+	const char *args[] = { "fork", NULL };
+	run_probe(&r, "!*", NULL, NULL, args);
+	ck_assert_int_eq(field(r.out, "child_ok"), 1);
+	ck_assert_int_eq(field(r.out, "parent_sees_connection"), 1);
+}
+END_TEST
+
+START_TEST(no_fd_leak_100k)
+{
+	/* every connection replaced (the most work the shim ever does) */
+	struct run r;
+	const char *args[] = { "churn", "1", "100000", NULL };
+	run_probe(&r, "!connect@*, *", NULL, NULL, args);
+	ck_assert_int_eq(field(r.out, "failures"), 0);
+	ck_assert_int_eq(field(r.out, "fds_before"), field(r.out, "fds_after"));
+}
+END_TEST
+
+START_TEST(kernel_refuses_mptcp)
+{
+	/* a namespace of its own with net.mptcp.enabled=0 */
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct run r;
+		const char *args[] = { "pair", "3", NULL };
+		int fd;
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(3);
+		fd = open("/proc/sys/net/mptcp/enabled", O_WRONLY);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			_exit(4);
+		close(fd);
+		int s = socket(AF_INET, SOCK_DGRAM, 0);
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof(ifr));
+		strcpy(ifr.ifr_name, "lo");
+		ifr.ifr_flags = IFF_UP;
+		ioctl(s, SIOCSIFFLAGS, &ifr);
+		close(s);
+		run_probe(&r, NULL, NULL, NULL, args);
+		if (count_lines(r.out, "client 6 server 6") != 3)
+			_exit(5);
+		if (count_lines(r.err, "warning: the kernel refuses MPTCP") != 1)
+			_exit(6);
+		run_probe(&r, "*", NULL, NULL, args);
+		if (count_lines(r.out, "client 6 server 6") != 3)
+			_exit(7);
+		_exit(0);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "failed at step %d", WEXITSTATUS(st));
+}
+END_TEST
+
+START_TEST(chains_with_another_shim)
+{
+	const char *chain = getenv("CHAINSHIM");
+	char preload[4096];
+	struct run r;
+	const char *args[] = { "pair", "2", NULL };
+	if (!chain)
+		return;
+	snprintf(preload, sizeof(preload), "%s %s", lib, chain);
+	run_probe(&r, NULL, NULL, preload, args);
+	/* the second shim saw our calls, already turned into MPTCP */
+	ck_assert_int_eq(count_lines(r.out, "client 262 server 262"), 2);
+	ck_assert_msg(strstr(r.err, "chainshim: mptcp sockets 3") != NULL, "%s", r.err);
+}
+END_TEST
+
+START_TEST(socket_from_early_constructor)
+{
+	const char *early = getenv("EARLYCTOR");
+	char preload[4096];
+	struct run r;
+	const char *args[] = { "errno", NULL };
+	if (!early)
+		return;
+	snprintf(preload, sizeof(preload), "%s %s", lib, early);
+	run_probe(&r, NULL, "MPTCPIFY_LOG=debug", preload, args);
+	ck_assert_msg(strstr(r.err, "earlyctor: protocol 262") != NULL, "%s", r.err);
+	ck_assert_msg(strstr(r.err, "before the library's constructor") != NULL,
+		      "the early path was not exercised: %s", r.err);
+}
+END_TEST
+
+START_TEST(info_log_line)
+{
+	struct run r;
+	const char *args[] = { "connect", "10.1.2.3:80", NULL };
+	run_probe(&r, "!192.0.2.0/24, connect@10.0.0.0/8", "MPTCPIFY_LOG=info", NULL, args);
+	ck_assert_msg(strstr(r.err, "connect 10.1.2.3:80: mptcp (rule 2 \"connect@10.0.0.0/8\")"), "%s",
+		      r.err);
+	ck_assert_msg(strstr(r.err, "]: fd "), "%s", r.err);
+}
+END_TEST
+
+static Suite *preload_suite(void)
+{
+	Suite *s = suite_create("preload");
+	TCase *tc = tcase_create("policy");
+	tcase_add_test(tc, policy_example_listen_connect);
+	tcase_add_test(tc, policy_example_not_loopback);
+	tcase_add_test(tc, policy_example_families);
+	tcase_add_test(tc, policy_example_order);
+	tcase_add_test(tc, policy_unset_empty_invalid);
+	tcase_add_test(tc, policy_listener_port_zero);
+	tcase_add_test(tc, info_log_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("kernel-evidence");
+	tcase_add_test(tc, counters_exact);
+	tcase_add_test(tc, mptcp_info_two_processes);
+	tcase_add_test(tc, kernel_refuses_mptcp);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("state");
+	tcase_add_test(tc, state_step_down);
+	tcase_add_test(tc, state_upgrade);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("options");
+	tcase_add_loop_test(tc, options_before_connect, 0, sizeof(optcases) / sizeof(optcases[0]));
+	tcase_add_loop_test(tc, options_after_connect, 0, sizeof(optcases) / sizeof(optcases[0]));
+	tcase_add_test(tc, options_maxseg_real_or_fallback);
+	tcase_add_test(tc, options_override);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("robustness");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, identity_reused_fd);
+	tcase_add_test(tc, errno_preserved);
+	tcase_add_test(tc, fork_shared_socket);
+	tcase_add_test(tc, chains_with_another_shim);
+	tcase_add_test(tc, socket_from_early_constructor);
+	tcase_add_test(tc, no_fd_leak_100k);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+static void bring_lo_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+	if (s < 0 || ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
+		perror("lo up");
+		exit(1);
+	}
+	close(s);
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	lib = getenv("MPTCPIFY_LIB");
+	probe = getenv("PROBE");
+	if (!lib || !probe) {
+		fprintf(stderr, "test-preload: MPTCPIFY_LIB and PROBE must be set\n");
+		return 1;
+	}
+	if (access("/proc/net/mptcp", F_OK) < 0 && access("/proc/sys/net/mptcp/enabled", F_OK) < 0) {
+		printf("SKIP: this kernel has no MPTCP\n");
+		return 77;
+	}
+	if (unshare(CLONE_NEWNET) < 0) {
+		printf("SKIP: cannot create a network namespace (%s): run as root\n", strerror(errno));
+		return 77;
+	}
+	bring_lo_up();
+	/* the address the listen@ example binds to, on this namespace's lo */
+	if (system("ip addr add 10.1.2.3/32 dev lo") != 0) {
+		fprintf(stderr, "test-preload: cannot add 10.1.2.3 to lo\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sr = srunner_create(preload_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

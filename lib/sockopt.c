@@ -142,6 +142,19 @@ static int default_value(int fd, int level, int name, void *val, socklen_t *len)
 	return rc;
 }
 
+/* Is VAL what a fresh TCP socket of FD's family reports for the option? */
+static int is_tcp_default(int fd, int level, int name, const void *val, socklen_t len)
+{
+	unsigned char dflt[SLOT_OPT_MAXLEN];
+	socklen_t dlen = sizeof(dflt);
+
+	if (!val || len == 0 || len > sizeof(dflt))
+		return 0;
+	if (default_value(fd, level, name, dflt, &dlen) < 0 || dlen != len)
+		return 0;
+	return memcmp(dflt, val, len) == 0;
+}
+
 /* Emulated setsockopt: validates like TCP, then remembers. */
 static int emulate_set(int fd, int level, int name, const void *val, socklen_t len, int err)
 {
@@ -269,6 +282,15 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		errno = saved;
 		return 0;
 	case OPT_TCP:
+		/* Set to what a TCP socket has anyway (HAProxy resets
+		 * TCP_USER_TIMEOUT to 0 on every listener): nothing would
+		 * change on TCP, so nothing is pretended by remembering it. */
+		if (is_tcp_default(fd, level, name, val, len)) {
+			if (emulate_set(fd, level, name, val, len, err) < 0)
+				return -1;
+			errno = saved;
+			return 0;
+		}
 		if (step_down(fd, level, name) == 0) {
 			if (real.setsockopt(fd, level, name, val, len) < 0)
 				return -1;

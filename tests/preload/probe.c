@@ -264,7 +264,10 @@ static int cmd_client(int port, int n)
 		char b[4];
 		if (c < 0)
 			die("connect");
-		if (write(c, "ping", 4) != 4 || read(c, b, 4) != 4)
+		/* an HTTP/1.0 request: echoed back by `probe serve`, answered
+		 * by a web server; either way the first 4 bytes come back */
+		static const char req[] = "GET / HTTP/1.0\r\n\r\n";
+		if (write(c, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1 || read(c, b, 4) != 4)
 			die("echo");
 		printf("client conn %d proto %d fallback %d\n", i, k_proto(c), k_mptcp_fallback(c));
 		close(c);

@@ -408,6 +408,20 @@ START_TEST(options_maxseg_real_or_fallback)
 }
 END_TEST
 
+START_TEST(options_tcp_class_default_value)
+{
+	/* TCP_USER_TIMEOUT=0 is what TCP has anyway (HAProxy sets it on every
+	 * listener): remembered, the socket stays MPTCP */
+	struct run r;
+	const char *args[] = { "opt", "TCP_USER_TIMEOUT", "0", "before", NULL };
+	run_probe(&r, NULL, NULL, NULL, args);
+	ck_assert_int_eq(field(r.out, "set"), 0);
+	ck_assert_int_eq(field(r.out, "value"), 0);
+	ck_assert_int_eq(field(r.out, "protocol"), 262);
+	ck_assert_int_eq(field(r.out, "fallback"), 0);
+}
+END_TEST
+
 START_TEST(options_override)
 {
 	/* MPTCPIFY_OPTIONS moves IP_TTL to error and TCP_USER_TIMEOUT to emulate */
@@ -579,6 +593,7 @@ static Suite *preload_suite(void)
 	tcase_add_loop_test(tc, options_after_connect, 0, sizeof(optcases) / sizeof(optcases[0]));
 	tcase_add_test(tc, options_maxseg_real_or_fallback);
 	tcase_add_test(tc, options_override);
+	tcase_add_test(tc, options_tcp_class_default_value);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("robustness");

@@ -317,20 +317,13 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		errno = err;
 		return -1;
 	}
-	switch (optclass_get(&cfg.opts, level, name)) {
-	case OPT_EMULATE:
-		if (read_remembered(fd, level, name, val, len) ||
-		    default_value(fd, level, name, val, len) == 0) {
-			errno = saved;
-			return 0;
-		}
-		break;
-	case OPT_TCP:
-		if (step_down(fd, level, name) == 0)
-			return real.getsockopt(fd, level, name, val, len);
-		break;
-	default:
-		break;
+	/* Reading pretends nothing: the value remembered for this socket, else
+	 * what TCP reports for a socket where nobody set it. */
+	if (optclass_get(&cfg.opts, level, name) != OPT_ERROR &&
+	    (read_remembered(fd, level, name, val, len) ||
+	     default_value(fd, level, name, val, len) == 0)) {
+		errno = saved;
+		return 0;
 	}
 	errno = err;
 	return -1;

@@ -1152,6 +1152,22 @@ static uint32_t build_tree(struct builder *b, uint32_t x, unsigned fam)
 	return m;
 }
 
+/* Copies the trie under X from SRC to DST in depth-first order, so that a
+ * subtree's nodes lie together and the deep, rarely cached end of a walk
+ * touches few cache lines. Returns X's new index. */
+static uint32_t relayout(const struct node *src, struct node *dst, uint32_t *nn,
+			 uint32_t x)
+{
+	uint32_t y = (*nn)++;
+	unsigned i;
+
+	dst[y] = src[x];
+	for (i = 0; i < 2; i++)
+		if (src[x].child[i])
+			dst[y].child[i] = relayout(src, dst, nn, src[x].child[i]);
+	return y;
+}
+
 /* ---- the public interface ---------------------------------------------------- */
 
 int policy_parse(const char *text, struct policy **out,
@@ -1163,7 +1179,7 @@ int policy_parse(const char *text, struct policy **out,
 	struct builder b = { 0 };
 	struct policy *p = NULL;
 	char *scratch, *base;
-	uint32_t n, i, f;
+	uint32_t n, i, f, nn;
 
 	if (!text || !out)
 		return -EINVAL;
@@ -1179,7 +1195,8 @@ int policy_parse(const char *text, struct policy **out,
 	scratch_size = align16(n * sizeof(struct brule)) +
 		       align16(n * sizeof(struct rule_ref)) +
 		       align16(2 * max_nodes * sizeof(uint32_t)) +
-		       align16(max_tmp * sizeof(uint32_t));
+		       align16(max_tmp * sizeof(uint32_t)) +
+		       max_nodes * sizeof(struct node);
 	scratch = map_alloc(scratch_size);
 	if (!scratch)
 		return -ENOMEM;
@@ -1188,6 +1205,7 @@ int policy_parse(const char *text, struct policy **out,
 	b.head = (uint32_t *)((char *)st.refs + align16(n * sizeof(struct rule_ref)));
 	b.tail = b.head + max_nodes;
 	b.tmp = (uint32_t *)((char *)b.head + align16(2 * max_nodes * sizeof(uint32_t)));
+	b.nodes = (struct node *)((char *)b.tmp + align16(max_tmp * sizeof(uint32_t)));
 
 	split_rules(text, len, parse_one, &st);
 	if (st.errors) {
@@ -1217,7 +1235,6 @@ int policy_parse(const char *text, struct policy **out,
 	p->text = base + off_text;
 	p->rules = (const struct rule_ref *)(base + off_rules);
 
-	b.nodes = (struct node *)(base + off_nodes);
 	b.pool = (struct port_iv *)(base + off_pool);
 	b.rules = st.rules;
 	for (f = 0; f < 2; f++)
@@ -1235,7 +1252,11 @@ int policy_parse(const char *text, struct policy **out,
 	}
 	for (f = 0; f < 2; f++)
 		build_tree(&b, p->root[f], f);
-	p->nodes = b.nodes;
+	nn = 0;
+	for (f = 0; f < 2; f++)
+		p->root[f] = relayout(b.nodes, (struct node *)(base + off_nodes), &nn,
+				      p->root[f]);
+	p->nodes = (const struct node *)(base + off_nodes);
 	p->pool = b.pool;
 	munmap(scratch, scratch_size);
 	/* Read-only from now on: a stray write elsewhere cannot change it. */

@@ -155,6 +155,24 @@ static int is_tcp_default(int fd, int level, int name, const void *val, socklen_
 	return memcmp(dflt, val, len) == 0;
 }
 
+/* Would a fresh TCP socket of FD's family accept this setsockopt? When not,
+ * *ERR gets the errno TCP gives. */
+static int tcp_accepts(int fd, int level, int name, const void *val, socklen_t len, int *err)
+{
+	int dom = AF_INET, tmp, ok;
+	socklen_t l = sizeof(dom);
+
+	real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
+	tmp = real.socket(dom, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (tmp < 0)
+		return 1; /* cannot tell: assume TCP would */
+	ok = real.setsockopt(tmp, level, name, val, len) == 0;
+	if (!ok)
+		*err = errno;
+	real.close(tmp);
+	return ok;
+}
+
 /* Emulated setsockopt: validates like TCP, then remembers. */
 static int emulate_set(int fd, int level, int name, const void *val, socklen_t len, int err)
 {
@@ -291,7 +309,11 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 			errno = saved;
 			return 0;
 		}
-		if (step_down(fd, level, name) == 0) {
+		/* Only leave MPTCP for an option TCP accepts: one that TCP
+		 * refuses too (IPV6_V6ONLY on an IPv4 socket, a bad value)
+		 * gets TCP's own error and the socket stays as it is. */
+		if (tcp_accepts(fd, level, name, val, len, &err) &&
+		    step_down(fd, level, name) == 0) {
 			if (real.setsockopt(fd, level, name, val, len) < 0)
 				return -1;
 			errno = saved;

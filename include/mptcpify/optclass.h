@@ -47,7 +47,7 @@ struct opt_info {
 extern const struct opt_info optclass_table[];
 
 /* Entry for LEVEL/OPTNAME, or NULL when the option is not in the table
- * (unknown options always pass the kernel's error through). */
+ * (optclass_get() treats unknown options as OPT_TCP). */
 const struct opt_info *optclass_find(int level, int optname);
 
 /* Entry by name (case-sensitive, e.g. "IP_TTL"), or NULL. */

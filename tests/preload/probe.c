@@ -446,6 +446,7 @@ static const struct {
 	{ "SO_OOBINLINE", SOL_SOCKET, SO_OOBINLINE },
 	{ "SO_MAX_PACING_RATE", SOL_SOCKET, SO_MAX_PACING_RATE },
 	{ "TCP_KEEPIDLE", SOL_TCP, TCP_KEEPIDLE },
+	{ "IPV6_V6ONLY", SOL_IPV6, IPV6_V6ONLY }, /* on an IPv4 socket: TCP refuses it too */
 	{ NULL, 0, 0 },
 };
 

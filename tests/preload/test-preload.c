@@ -422,6 +422,19 @@ START_TEST(options_tcp_class_default_value)
 }
 END_TEST
 
+START_TEST(options_refused_by_tcp_too)
+{
+	/* python3 -m http.server sets IPV6_V6ONLY=0 on its IPv4 socket and
+	 * ignores the error: TCP's error, and the socket stays MPTCP */
+	struct run r;
+	const char *args[] = { "opt", "IPV6_V6ONLY", "0", "before", NULL };
+	run_probe(&r, NULL, NULL, NULL, args);
+	ck_assert_int_eq(field(r.out, "set"), -1);
+	ck_assert_int_eq(field(r.out, "errno"), ENOPROTOOPT);
+	ck_assert_int_eq(field(r.out, "protocol"), 262);
+}
+END_TEST
+
 START_TEST(options_override)
 {
 	/* MPTCPIFY_OPTIONS moves IP_TTL to error and TCP_USER_TIMEOUT to emulate */
@@ -595,6 +608,7 @@ static Suite *preload_suite(void)
 	tcase_add_test(tc, options_maxseg_real_or_fallback);
 	tcase_add_test(tc, options_override);
 	tcase_add_test(tc, options_tcp_class_default_value);
+	tcase_add_test(tc, options_refused_by_tcp_too);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("robustness");

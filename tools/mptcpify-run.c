@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* mptcpify-run.c - the command line: options, usage, and the choice of mode. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run.h"
+
+enum mode {
+	MODE_RUN = 0,
+	MODE_EXPLAIN,
+	MODE_CHECK,
+	MODE_ENABLE_UNIT,
+	MODE_DISABLE_UNIT,
+};
+
+enum long_only {
+	OPT_LIB = 256,
+	OPT_VERSION,
+	OPT_EXPLAIN,
+	OPT_CHECK,
+	OPT_ENABLE_UNIT,
+	OPT_DISABLE_UNIT,
+	OPT_ROOT,
+	OPT_BPF,
+};
+
+static void usage(FILE *f)
+{
+	fputs(
+"Usage: " PROG " [OPTIONS] [--] COMMAND [ARGS...]\n"
+"       " PROG " [-a RULES] --explain listen|connect ADDRESS\n"
+"       " PROG " [-a RULES] [-o SPEC] --check\n"
+"       " PROG " [-a RULES] [-o SPEC] [-v] [-s] [--lib PATH] [--root DIR] --enable-unit UNIT\n"
+"       " PROG " [--root DIR] --disable-unit UNIT\n"
+"       " PROG " --bpf [-v] [--] COMMAND [ARGS...]\n"
+"\n"
+"Run COMMAND with its TCP sockets upgraded to Multipath TCP by libmptcpify.so\n"
+"(LD_PRELOAD), as MPTCPIFY_ADDRS allows. Options end at the first argument\n"
+"that is not one, so the COMMAND's own options are left alone.\n"
+"\n"
+"Options:\n"
+"  -a, --addrs RULES       which sockets become MPTCP (sets MPTCPIFY_ADDRS),\n"
+"                          e.g. 'listen@:443, connect@10.0.0.0/8'; see mptcpify(7)\n"
+"  -o, --options SPEC      what the library does with socket options MPTCP\n"
+"                          refuses (sets MPTCPIFY_OPTIONS), e.g. 'IP_TTL=error'\n"
+"  -v, --verbose           log every decision (MPTCPIFY_LOG=info); twice: debug\n"
+"  -s, --stats             one summary line per process at exit (MPTCPIFY_STATS=1)\n"
+"      --lib PATH          preload this library instead of the default one\n"
+"      --bpf               upgrade with a BPF program instead of LD_PRELOAD\n"
+"                          (reaches static and Go programs; no address rules)\n"
+"\n"
+"Modes:\n"
+"      --explain listen|connect ADDRESS\n"
+"                          say whether the policy upgrades a listener on, or a\n"
+"                          connection to, ADDRESS (1.2.3.4:443 or [::1]:443)\n"
+"      --check             diagnose MPTCP on this machine; exit 1 when unusable\n"
+"      --enable-unit UNIT  write a systemd drop-in that runs UNIT under the library\n"
+"      --disable-unit UNIT remove that drop-in\n"
+"      --root DIR          with --enable-unit/--disable-unit: work on the system\n"
+"                          tree under DIR (no daemon-reload)\n"
+"  -h, --help              show this help and exit\n"
+"      --version           show the version and exit\n"
+"\n"
+"Environment: MPTCPIFY_ADDRS, MPTCPIFY_OPTIONS, MPTCPIFY_LOG, MPTCPIFY_STATS,\n"
+"MPTCPIFY_LIB (the library to preload). See mptcpify-run(1) and mptcpify(7).\n"
+"\n"
+"Exit status: COMMAND's own; 125 when " PROG " itself fails (usage, invalid\n"
+"MPTCPIFY_ADDRS or MPTCPIFY_OPTIONS, library missing); 126 when COMMAND cannot\n"
+"be executed; 127 when it is not found.\n", f);
+}
+
+static int usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry '" PROG " --help' for more information.\n", stderr);
+	return EXIT_OWN_ERROR;
+}
+
+/* --check probes sockets and options: the library in our own LD_PRELOAD
+ * would answer in the kernel's place. Re-executes this program without it
+ * (once: the new LD_PRELOAD has no copy left). Returns only when there was
+ * nothing to remove or the re-exec failed. */
+static void check_without_library(char *argv[])
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *stripped;
+
+	if (!old || !*old)
+		return;
+	stripped = ldpreload_strip(old);
+	if (!stripped || strcmp(stripped, old) == 0) {
+		free(stripped);
+		return;
+	}
+	if (*stripped)
+		setenv("LD_PRELOAD", stripped, 1);
+	else
+		unsetenv("LD_PRELOAD");
+	free(stripped);
+	execv("/proc/self/exe", argv);
+	fprintf(stderr, PROG ": warning: cannot re-run without the library in "
+		"LD_PRELOAD (%s); the probes may see it\n", strerror(errno));
+}
+
+static int set_mode(enum mode *mode, enum mode m, const char *name)
+{
+	if (*mode != MODE_RUN && *mode != m)
+		return usage_error("%s cannot be combined with another mode", name);
+	*mode = m;
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "addrs", required_argument, NULL, 'a' },
+		{ "options", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "lib", required_argument, NULL, OPT_LIB },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "explain", required_argument, NULL, OPT_EXPLAIN },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "enable-unit", required_argument, NULL, OPT_ENABLE_UNIT },
+		{ "disable-unit", required_argument, NULL, OPT_DISABLE_UNIT },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "bpf", no_argument, NULL, OPT_BPF },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_settings s;
+	enum mode mode = MODE_RUN;
+	const char *explain_dir = NULL;
+	bool bpf = false;
+	int c, rc;
+
+	memset(&s, 0, sizeof(s));
+	opterr = 0;
+	/* '+': stop at the first non-option, so `curl -v` keeps its -v. */
+	while ((c = getopt_long(argc, argv, "+:a:o:vsh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			s.addrs = optarg;
+			s.addrs_from_cli = true;
+			break;
+		case 'o':
+			s.options = optarg;
+			s.options_from_cli = true;
+			break;
+		case 'v':
+			s.verbose++;
+			break;
+		case 's':
+			s.stats = true;
+			break;
+		case OPT_LIB:
+			s.lib = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf(PROG " (mptcpify) %s\n", MPTCPIFY_VERSION);
+			return 0;
+		case OPT_EXPLAIN:
+			if ((rc = set_mode(&mode, MODE_EXPLAIN, "--explain")))
+				return rc;
+			explain_dir = optarg;
+			break;
+		case OPT_CHECK:
+			if ((rc = set_mode(&mode, MODE_CHECK, "--check")))
+				return rc;
+			break;
+		case OPT_ENABLE_UNIT:
+			if ((rc = set_mode(&mode, MODE_ENABLE_UNIT, "--enable-unit")))
+				return rc;
+			s.unit = optarg;
+			break;
+		case OPT_DISABLE_UNIT:
+			if ((rc = set_mode(&mode, MODE_DISABLE_UNIT, "--disable-unit")))
+				return rc;
+			s.unit = optarg;
+			break;
+		case OPT_ROOT:
+			s.root = optarg;
+			break;
+		case OPT_BPF:
+			bpf = true;
+			break;
+		case ':':
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				return usage_error("option '%s' needs an argument",
+						   argv[optind - 1]);
+			return usage_error("option '-%c' needs an argument", optopt);
+		default:
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				return usage_error("unknown option '%s'",
+						   argv[optind - 1]);
+			return usage_error("unknown option '-%c'", optopt);
+		}
+	}
+	if (bpf && mode != MODE_RUN)
+		return usage_error("%s only runs a command", "--bpf");
+	if (s.root && mode != MODE_ENABLE_UNIT && mode != MODE_DISABLE_UNIT)
+		return usage_error("%s needs --enable-unit or --disable-unit",
+				   "--root");
+
+	if (!s.addrs_from_cli)
+		s.addrs = getenv("MPTCPIFY_ADDRS");
+	if (!s.options_from_cli)
+		s.options = getenv("MPTCPIFY_OPTIONS");
+
+	switch (mode) {
+	case MODE_EXPLAIN:
+		if (argc - optind != 1)
+			return usage_error("%s needs exactly one ADDRESS after the direction",
+					   "--explain");
+		if (settings_load(&s, stderr, ""))
+			return EXIT_OWN_ERROR;
+		rc = explain_main(&s, explain_dir, argv[optind]);
+		break;
+	case MODE_CHECK:
+		if (optind != argc)
+			return usage_error("unexpected argument '%s' after --check",
+					   argv[optind]);
+		check_without_library(argv);
+		/* A bad policy is reported among the items, not as an error. */
+		rc = check_main(&s);
+		break;
+	case MODE_ENABLE_UNIT:
+		if (optind != argc)
+			return usage_error("unexpected argument '%s' after --enable-unit",
+					   argv[optind]);
+		if (settings_load(&s, stderr, ""))
+			return EXIT_OWN_ERROR;
+		rc = unit_enable(&s);
+		break;
+	case MODE_DISABLE_UNIT:
+		if (optind != argc)
+			return usage_error("unexpected argument '%s' after --disable-unit",
+					   argv[optind]);
+		/* Removing the drop-in needs no valid policy. */
+		rc = unit_disable(&s);
+		break;
+	case MODE_RUN:
+	default:
+		if (optind == argc)
+			return usage_error("%s", "no COMMAND given");
+		if (settings_load(&s, stderr, ""))
+			return EXIT_OWN_ERROR;
+		if (bpf)
+			rc = run_bpf(&s, argv + optind);
+		else
+			rc = run_command(&s, argv + optind);
+		break;
+	}
+	settings_free(&s);
+	return rc;
+}

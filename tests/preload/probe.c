@@ -398,16 +398,21 @@ static int cmd_state(const char *fam, const char *mode)
 			else if (opt == IP_TRANSPARENT)
 				opt = IPV6_TRANSPARENT, lvl = SOL_IPV6;
 		}
-		if (k_getsockopt(fd, lvl, opt, &v, &l) < 0 &&
-		    (errno == EOPNOTSUPP || errno == ENOPROTOOPT) &&
-		    getsockopt(fd, lvl, opt, &v, &l) == 0)
+		int got = k_getsockopt(fd, lvl, opt, &v, &l) == 0;
+		if (!got && (errno == EOPNOTSUPP || errno == ENOPROTOOPT)) {
 			/* the kernel refuses it on this (MPTCP) socket: what the
 			 * program sees is the shim's emulation */
-			printf("opt %s %d\n", o->name, v), emulated++;
-		else if (l = sizeof(v), k_getsockopt(fd, lvl, opt, &v, &l) < 0)
+			l = sizeof(v);
+			got = getsockopt(fd, lvl, opt, &v, &l) == 0;
+			emulated += got;
+		}
+		if (!got)
 			printf("opt %s error %d\n", o->name, errno);
-		else if (o->opt == SO_RCVBUF || o->opt == SO_SNDBUF)
-			printf("opt %s %d\n", o->name, v); /* doubled by the kernel: compared as is */
+		else if (o->level == SOL_TCP && o->opt == TCP_MAXSEG && strcmp(mode, "connect") == 0)
+			/* connected, TCP reports the MSS in use (at most the clamp,
+			 * less TCP options); before 6.17 an MPTCP socket could not
+			 * clamp and the shim reports the value set */
+			printf("opt %s %s\n", o->name, v > 0 && v <= o->val ? "within-clamp" : "beyond-clamp");
 		else
 			printf("opt %s %d\n", o->name, v);
 	}

@@ -17,6 +17,10 @@
  *   PORTS  = N | N-M | '*'
  * First rule that applies and matches decides; '!' means keep TCP; no match
  * means TCP.
+ *
+ * Edge cases (host bits under a prefix are an error, ::ffff:0:0/96 rules are
+ * IPv4 rules, empty rules between commas, "*" with a port or length) are
+ * decided at the top of lib/policy.c.
  */
 #ifndef MPTCPIFY_POLICY_H
 #define MPTCPIFY_POLICY_H

@@ -347,6 +347,10 @@ static const struct {
 	{ "fe80::1%eth0", "bad IPv6 address: zone indices (%...) are not supported" },
 	{ "2001:db8::g", "bad IPv6 address: unexpected \"g\"" },
 	{ "[::ffff:1.2.3.256]", "bad IPv4 address: 256 exceeds 255" },
+	{ "[::ffff:1.2.3.x]", "bad IPv4 address: \"x\" is not a decimal number" },
+	{ "[1::2x]", "bad IPv6 address: unexpected \"x\"" },
+	{ "[::1]/x", "bad prefix length \"x\"" },
+	{ "[::1]/129:80", "prefix length 129 exceeds 128" },
 	{ "1:2:3:4:5:6:7:1.2.3.4", "bad IPv6 address: too many groups" },
 	{ "2001:db8::/32:443",
 	  "an IPv6 address with a port needs brackets, as in [2001:db8::/32]:443" },
@@ -438,6 +442,26 @@ START_TEST(several_errors)
 }
 END_TEST
 
+START_TEST(oversized_text)
+{
+	/* more than 16 MiB is refused before anything is parsed */
+	size_t n = (16u << 20) + 1;
+	char *text = malloc(n + 1);
+	struct policy *p = NULL;
+
+	ck_assert_ptr_nonnull(text);
+	memset(text, ' ', n);
+	text[n] = '\0';
+	ck_assert_int_eq(policy_parse(text, &p, NULL, NULL), -ENOMEM);
+	ck_assert_ptr_null(p);
+	text[n - 1] = '\0';
+	ck_assert_int_eq(policy_parse(text, &p, NULL, NULL), 0);
+	ck_assert_uint_eq(policy_rule_count(p), 0);
+	policy_free(p);
+	free(text);
+}
+END_TEST
+
 START_TEST(null_arguments)
 {
 	struct policy *p = NULL;
@@ -449,6 +473,7 @@ START_TEST(null_arguments)
 	ck_assert_ptr_null(p);
 	policy_free(NULL);
 	ck_assert_uint_eq(policy_rule_count(NULL), 0);
+	ck_assert_uint_eq(policy_error_format(NULL, "X", (char[8]){ 0 }, 8), 0);
 	ck_assert_ptr_null(policy_rule_text(NULL, 1, NULL));
 }
 END_TEST
@@ -979,6 +1004,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, error_line_truncates_and_escapes);
 	tcase_add_test(tc, several_errors);
 	tcase_add_test(tc, null_arguments);
+	tcase_add_test(tc, oversized_text);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("matching");

@@ -57,7 +57,7 @@ loopback_demo() {
 	port=$((20000 + RANDOM % 20000))
 
 	echo
-	row "program" "shim" "" "MPTCP" "evidence"
+	printf '%-24s %-14s %-16s %-18s %s\n' "program" "shim" "listener MPTCP" "connection MPTCP" "8 MiB"
 	local mode pre
 	for mode in without with; do
 		pre=()
@@ -72,14 +72,19 @@ loopback_demo() {
 		until [[ -n $(ss -Hltn "sport = :$port") ]] || ((SECONDS > end)); do
 			sleep 0.1
 		done
+		# ss -M lists MPTCP sockets only (without -t, which adds TCP ones).
 		local listener=no
-		[[ -n $(ss -HMltn "sport = :$port") ]] && listener=yes
+		[[ -n $(ss -HMln "sport = :$port") ]] && listener=yes
+		nl_snap - "$mode"
 		timeout 30 "${pre[@]}" curl -sS --max-time 20 -o "$NL_TMP/dst" \
 			"http://[::1]:$port/data.bin" || true
-		local data=BAD
+		local conn=no data=BAD
+		(($(nl_delta - "$mode" MPTcpExtMPCapableACKRX) > 0)) && conn=yes
 		[[ $(nl_sha256 "$NL_TMP/dst") == "$want" ]] && data=ok
-		row "python3 -m http.server" "$mode" "" "$listener" "ss -Mltn lists the listener: $listener; 8 MiB $data"
+		printf '%-24s %-14s %-16s %-18s %s\n' "python3 -m http.server" "$mode" \
+			"$listener (ss -Mln)" "$conn (MPCapableACKRX)" "$data"
 		nl_stop "$srv"
+		port=$((port + 1))
 	done
 	echo
 	echo "demo: loopback has one path, so there is nothing to aggregate or fail over."
@@ -155,15 +160,23 @@ failover() {
 	) &
 	local cutter=$!
 	NL_PIDS+=("$cutter")
-	nl_run "$NL_C" 10 "${pre[@]}" stdbuf -oL iperf3 -c "$NL_S1" -p "$port" -t 7 -i 1 \
-		--forceflush 2>&1 | awk '/sec/ && !/sender|receiver/ {
-			for (i = 1; i <= NF; i++) if ($i ~ /bits\/sec$/) { v = $(i - 1); u = $i }
-			printf "    %-12s %7s %s\n", $3 " s", v, u; fflush() }' || true
+	# Read line by line in bash: awk (mawk) would buffer its input.
+	local line words i
+	while IFS= read -r line; do
+		[[ $line == *sec* && $line != *sender* && $line != *receiver* ]] || continue
+		read -ra words <<<"$line"
+		for ((i = 1; i < ${#words[@]}; i++)); do
+			if [[ ${words[i]} == *bits/sec ]]; then
+				printf '    %-12s %7s %s\n' "${words[2]} s" "${words[i - 1]}" "${words[i]}"
+			fi
+		done
+	done < <(nl_run "$NL_C" 10 "${pre[@]}" iperf3 -c "$NL_S1" -p "$port" -t 7 -i 1 \
+		--forceflush 2>&1 || true)
 	wait "$cutter" 2>/dev/null || true
 }
 
 netns_demo() {
-	need ip tc iperf3 haproxy curl python3 stdbuf
+	need ip tc iperf3 haproxy curl python3
 	echo "demo: two network namespaces joined by two paths of $NL_RATE each (tbf),"
 	echo "      MPTCP limits raised, a 'subflow' endpoint on the second path."
 	nl_setup 1 1

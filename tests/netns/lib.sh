@@ -8,9 +8,10 @@
 #   nlc2 10.231.2.1/24  <--- path 2 --->  nls2 10.231.2.2/24
 #
 # Each path is rate-limited with tbf in both directions (NL_RATE). Both sides
-# raise the MPTCP limits and have a `subflow` endpoint on their path-2
-# address, so a connection opened from either side over path 1 gets a second
-# subflow over path 2. Addresses exist inside the two namespaces only; the
+# raise the MPTCP limits; the client has a `subflow` endpoint on its path-2
+# address, so a connection it opens over path 1 gets a second subflow over
+# path 2 (nl_setup's BOTH_WAYS gives the server one too, for connections the
+# server opens). Addresses exist inside the two namespaces only; the
 # host's namespace is never touched. Everything (namespaces, processes,
 # temporary files) is removed on exit, also on failure and interrupt.
 #
@@ -254,9 +255,14 @@ nl_listener_mptcp() {
 }
 
 # Prints NS's kernel counters (TcpExt, MPTcpExt, ...) as "NameCounter value"
-# lines, read from /proc/net/netstat inside the namespace (no nstat history).
+# lines, read from /proc/net/netstat inside the namespace (no nstat history);
+# NS "-" reads the current namespace (no root needed).
 nl_counters() {
-	ip netns exec "$1" cat /proc/net/netstat | awk '
+	if [[ $1 == - ]]; then
+		cat /proc/net/netstat
+	else
+		ip netns exec "$1" cat /proc/net/netstat
+	fi | awk '
 		$1 in hdr { for (i = 2; i <= NF; i++) print hdr[$1] "" h[$1, i], $i; next }
 		{ hdr[$1] = substr($1, 1, length($1) - 1); for (i = 2; i <= NF; i++) h[$1, i] = $i }'
 }

@@ -96,5 +96,6 @@ if command -v man >/dev/null 2>&1; then
 		fail "man -l mptcpify.7 does not render its table"
 fi
 
+# DOCS_DEBUG=1 shows what was extracted, to debug the extraction itself.
 [ -n "${DOCS_DEBUG:-}" ] && for f in help-opts man-opts src-vars man7-vars man-table; do echo "== $f"; sort -u "$TMP/$f" | tr "\n" " "; echo; done
 finish

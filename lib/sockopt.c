@@ -14,8 +14,6 @@
 #include <unistd.h>
 
 #define TCP_MSS_DEFAULT_VALUE 536 /* what TCP reports before a connection */
-#define TCP_MIN_MSS_VALUE 88
-#define MAX_TCP_WINDOW_VALUE 32767
 
 static int refused(int err)
 {
@@ -178,22 +176,10 @@ static int emulate_set(int fd, int level, int name, const void *val, socklen_t l
 {
 	struct fd_slot *s;
 	uint32_t old;
-	int v = 0;
 
 	if (len > SLOT_OPT_MAXLEN) {
 		errno = err;
 		return -1;
-	}
-	if (level == SOL_TCP && name == TCP_MAXSEG) {
-		if (len < sizeof(int)) {
-			errno = EINVAL;
-			return -1;
-		}
-		memcpy(&v, val, sizeof(v));
-		if (v && (v < TCP_MIN_MSS_VALUE || v > MAX_TCP_WINDOW_VALUE)) {
-			errno = EINVAL;
-			return -1;
-		}
 	}
 	s = lock_for_emulation(fd, &old);
 	if (!s) {
@@ -295,6 +281,11 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 	}
 	switch (optclass_get(&cfg.opts, level, name)) {
 	case OPT_EMULATE:
+		/* validated as TCP would: a value TCP refuses gets TCP's error */
+		if (!tcp_accepts(fd, level, name, val, len, &err)) {
+			errno = err;
+			return -1;
+		}
 		if (emulate_set(fd, level, name, val, len, err) < 0)
 			return -1;
 		errno = saved;

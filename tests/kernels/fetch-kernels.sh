@@ -88,7 +88,7 @@ have_backports_source() {
 
 # True when apt has package lists for the given suite (n=SUITE in its policy).
 have_lists_for() {
-  apt-cache policy | grep -qE "(^|,)n=$1(,|$)"
+  grep -qE "(^|,)n=$1(,|$)" "$work/policy"
 }
 
 ensure_sources() {
@@ -111,6 +111,7 @@ Signed-By: $signed
 EOF
     need_update=1
   fi
+  apt-cache policy >"$work/policy"
   have_lists_for bookworm || need_update=1
   have_lists_for bookworm-backports || need_update=1
   if ((need_update)); then
@@ -130,7 +131,7 @@ image_package_for() {
     if [[ -z $best_ver ]] || dpkg --compare-versions "$ver" gt "$best_ver"; then
       best_ver=$ver
     fi
-  done < <(apt-cache madison "$meta" | awk -F'|' '{gsub(/ /, "", $2); print $2}')
+  done < <(awk -F'|' '{gsub(/ /, "", $2); print $2}' "$work/madison")
   [[ -n $best_ver ]] || return 1
   dep=$(apt-cache show "$meta=$best_ver" | sed -n 's/^Depends: //p' | head -n 1 |
         tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -E "^linux-image-${series}[.-].*-${flavour}\$" | head -n 1)
@@ -167,8 +168,14 @@ fetch_kernel() {
   [[ -d $dir.new/root/lib/modules/$release ]] || die "$pkg has no /lib/modules/$release"
   config=$dir.new/root/boot/config-$release
   [[ -f $config ]] || die "$pkg has no /boot/config-$release"
-  # MPTCP cannot be a module; without it the matrix is pointless.
-  grep -qx 'CONFIG_MPTCP=y' "$config" || die "$pkg: kernel built without CONFIG_MPTCP=y"
+  # What the guest cannot do without: MPTCP (never a module), the initramfs,
+  # devtmpfs and the 8250 serial console (-nographic). No virtio device is
+  # used. Other drivers (veth, sch_tbf, ...) may be modules: run-guest.sh
+  # loads them.
+  local opt
+  for opt in MPTCP MPTCP_IPV6 BLK_DEV_INITRD DEVTMPFS SERIAL_8250 SERIAL_8250_CONSOLE; do
+    grep -qx "CONFIG_$opt=y" "$config" || die "$pkg: kernel built without CONFIG_$opt=y"
+  done
   depmod -b "$dir.new/root" "$release"
   cp "$vmlinuz" "$dir.new/vmlinuz"
   echo "$release" >"$dir.new/release"
@@ -181,6 +188,7 @@ fetch_kernel() {
 
 mkdir -p "$cache"
 ensure_sources
+apt-cache madison "$meta" >"$work/madison"
 for k in "${kernels[@]}"; do
   fetch_kernel "$k"
 done

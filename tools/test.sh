@@ -46,4 +46,13 @@ else
   meson setup -Dwerror=true "$builddir"
 fi
 meson compile -C "$builddir"
-meson test -C "$builddir" --print-errorlogs --num-processes 2 "$@"
+rc=0
+meson test -C "$builddir" --print-errorlogs --num-processes 2 "$@" || rc=$?
+# One plain closing line with the counts, from meson's own summary.
+log=$builddir/meson-logs/testlog.txt
+if [[ -f $log ]]; then
+  count() { sed -n "s/^$1: *\([0-9]*\).*/\1/p" "$log" | tail -1 | awk '{ print $1 + 0 } END { if (!NR) print 0 }'; }
+  ok=$(count Ok) fail=$(($(count Fail) + $(count Timeout) + $(count "Unexpected Pass")))
+  echo "tests: $ok passed, $fail failed, $(count Skipped) skipped"
+fi
+exit $rc

@@ -36,6 +36,8 @@ done
 work=$(mktemp -d)
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # ---- apt sources: make sure bookworm-backports is there -------------------
 

@@ -62,6 +62,11 @@ while read -r name path; do
 done </mptcpify/tests.list
 
 echo "@@DONE $(uptime_s)"
+# Booted by hand with mptcpify.shell on the command line: a shell on the
+# console before powering off (docs/kernels.md).
+if grep -q 'mptcpify\.shell' /proc/cmdline; then
+  setsid cttyhack sh
+fi
 sync
 poweroff -f
 # If power-off is not possible, leaving init panics the kernel, and qemu

@@ -68,9 +68,15 @@ done
 for i in "${!files[@]}"; do files[i]=$(abspath "${files[i]}"); done
 
 work=$(mktemp -d)
+qpid=""
 # shellcheck disable=SC2317  # called through the trap
-cleanup() { rm -rf "$work"; }
+cleanup() {
+  if [[ -n $qpid ]]; then kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # ---- reporting, shared by both modes --------------------------------------
 
@@ -143,8 +149,9 @@ fi
 
 # ---- qemu mode: can qemu run here at all? ----------------------------------
 
-qemu=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 is not installed"
-"$qemu" -accel help 2>/dev/null | grep -qx tcg || skip "qemu-system-x86_64 has no TCG accelerator"
+qemu=$(command -v "${MPTCPIFY_QEMU:-qemu-system-x86_64}") ||
+  skip "${MPTCPIFY_QEMU:-qemu-system-x86_64} is not installed"
+"$qemu" -accel help 2>/dev/null | grep -qx tcg || skip "$qemu has no TCG accelerator"
 busybox=/bin/busybox
 if [[ ! -x $busybox ]] || ldd "$busybox" >/dev/null 2>&1; then
   die "a static busybox is needed at $busybox (Debian package busybox-static)"
@@ -282,14 +289,25 @@ append+=${MPTCPIFY_QEMU_APPEND:+ $MPTCPIFY_QEMU_APPEND}
 # thread=single: with multi-threaded TCG (QEMU 7.2) the 6.12 guest kernel
 # corrupted memory under the preload suite in 4 runs of 4 (oopses in slab,
 # list and scheduler code); single-threaded TCG passed 3 of 3, faster.
-# Boots the initramfs once; the console goes to $log and to stdout.
+# Boots the initramfs once; the console goes to $log and to stdout. qemu
+# runs as a background job (its timeout's pid in $qpid) so that cleanup can
+# stop it when this script is interrupted.
 boot() {
   qrc=0
-  timeout -k 10 "$qemu_timeout" "$qemu" -accel tcg,thread=single -cpu "$cpu" -m 1G -smp 2 \
+  timeout -k 10 "$qemu_timeout" "$qemu" -accel tcg -cpu "$cpu" -m 1G -smp 2 \
     -nographic -no-reboot -nic none \
     -kernel "$kdir/vmlinuz" -initrd "$initrd" \
     -append "$append" \
-    </dev/null 2>&1 | tr -d '\r' | tee "$log" || qrc=${PIPESTATUS[0]}
+    </dev/null >"$log.raw" 2>&1 &
+  qpid=$!
+  # Streamed in the background too: bash runs the INT/TERM traps only
+  # between commands, and `wait` is one it interrupts.
+  tail -n +1 -f --pid="$qpid" "$log.raw" | tr -d '\r' &
+  local tpid=$!
+  wait "$qpid" || qrc=$?
+  qpid=""
+  wait "$tpid" || true
+  tr -d '\r' <"$log.raw" >"$log"
 }
 echo "$prog: booting $release ($(du -m "$initrd" | cut -f1) MiB initramfs, ${#names[@]} tests, cpu $cpu)"
 start=$SECONDS

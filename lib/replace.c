@@ -134,8 +134,14 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 	if (fl & ~(O_ACCMODE | O_NONBLOCK | O_LARGEFILE))
 		real.fcntl(fd, F_SETFL, fl); /* O_ASYNC and the like */
 	s->proto = (uint16_t)proto;
-	if (state & SLOT_HAVE_COOKIE)
-		s->cookie = sock_cookie(fd);
+	/* the new socket's identity is needed only to read back values that
+	 * are still emulated */
+	if (state & SLOT_HAVE_COOKIE) {
+		int emulated = 0;
+		for (unsigned i = 0; i < s->nopts; i++)
+			emulated |= s->opts[i].flags & OPT_F_EMULATED;
+		s->cookie = emulated ? sock_cookie(fd) : 0;
+	}
 	return 0;
 fail:
 	real.close(newfd);

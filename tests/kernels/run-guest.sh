@@ -286,9 +286,6 @@ log=$work/console.log
 cpu=${MPTCPIFY_QEMU_CPU:-qemu64}
 append="console=ttyS0 panic=-1 quiet loglevel=3 mitigations=off clearcpuid=cx16 rdinit=/init"
 append+=${MPTCPIFY_QEMU_APPEND:+ $MPTCPIFY_QEMU_APPEND}
-# thread=single: with multi-threaded TCG (QEMU 7.2) the 6.12 guest kernel
-# corrupted memory under the preload suite in 4 runs of 4 (oopses in slab,
-# list and scheduler code); single-threaded TCG passed 3 of 3, faster.
 # Boots the initramfs once; the console goes to $log and to stdout. qemu
 # runs as a background job (its timeout's pid in $qpid) so that cleanup can
 # stop it when this script is interrupted.

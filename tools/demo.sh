@@ -189,19 +189,22 @@ netns_demo() {
 
 	echo
 	row "program" "shim" "throughput" "MPTCP" "subflows (kernel counters)"
-	local r
+	local r ip im hp hm
 	nl_snap "$NL_S" ip
-	r=$(iperf_run ip 5201 4 "")
+	r=$(iperf_run ip 5201 4 "") ip=$r
 	show_row "iperf3" "without" "$r" ip
 	nl_snap "$NL_S" im
-	r=$(iperf_run im 5202 4 'listen@:5202, connect@:5202')
+	r=$(iperf_run im 5202 4 'listen@:5202, connect@:5202') im=$r
 	show_row "iperf3" "mptcpify-run" "$r" im
 	nl_snap "$NL_S" hp
-	r=$(haproxy_run hp 8080 "")
+	r=$(haproxy_run hp 8080 "") hp=$r
 	show_row "haproxy + curl (16 MiB)" "without" "$r" hp
 	nl_snap "$NL_S" hm
-	r=$(haproxy_run hm 8090 "listen@:8090, connect@$NL_C1:4331")
+	r=$(haproxy_run hm 8090 "listen@:8090, connect@$NL_C1:4331") hm=$r
 	show_row "haproxy + curl (16 MiB)" "mptcpify-run" "$r" hm
+	awk -v a="$ip" -v b="$im" -v c="$hp" -v d="$hm" 'BEGIN {
+		printf "\naggregation (with / without the shim, this run): iperf3 %.2fx, haproxy + curl %.2fx\n",
+			(a > 0 ? b / a : 0), (c > 0 ? d / c : 0) }'
 
 	failover "iperf3 under mptcpify-run, Mbit/s per second" 5301 '*'
 	failover "plain iperf3 (no shim), same cut" 5302 ""

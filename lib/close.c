@@ -42,8 +42,8 @@ EXPORT int dup2(int oldfd, int newfd)
 {
 	int ret;
 	shim_ensure();
-	if (oldfd != newfd)
-		fdtab_clear(newfd);
+	/* cleared after success: until then NEWFD is the program's, and no
+	 * other thread can be given that number while the dup holds it */
 	ret = real.dup2(oldfd, newfd);
 	duplicated(oldfd, ret);
 	return ret;
@@ -53,8 +53,6 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	int ret;
 	shim_ensure();
-	if (oldfd != newfd)
-		fdtab_clear(newfd);
 	ret = real.dup3(oldfd, newfd, flags);
 	duplicated(oldfd, ret);
 	return ret;
@@ -106,7 +104,10 @@ EXPORT int close_range(unsigned first, unsigned last, int flags)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
+	/* cleared before (a freed number may be reused by another thread at
+	 * once), but only for a call the kernel will accept */
+	if (!(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
+	    !(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
 		fdtab_clear_range(first, last);
 	return real.close_range(first, last, flags);
 }

@@ -75,15 +75,22 @@ void shim_decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen
 	/* the only cost for sockets the shim did not make or already decided */
 	if (!s || !(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING))
 		return;
-	if (!fdtab_trylock(s, &old))
+	if (!fdtab_trylock(s, &old)) {
+		/* busy (an option call on this fd in another thread): the
+		 * socket cannot be decided now, and must never be replaced
+		 * later, once it is connected or listening */
+		atomic_fetch_or_explicit(&s->state, SLOT_NOREPLACE, memory_order_relaxed);
 		return;
+	}
 	if (!(old & SLOT_PENDING) || cfg.mode != MODE_POLICY) {
 		fdtab_unlock(s, old & ~(uint32_t)SLOT_PENDING);
 		errno = saved;
 		return;
 	}
 	if (dir == POLICY_LISTEN && !sa) {
-		if (listen_address(fd, s->family, &local, &len) < 0)
+		/* listen_address() may bind: only our own socket */
+		if (((old & SLOT_HAVE_COOKIE) && sock_cookie(fd) != s->cookie) ||
+		    listen_address(fd, s->family, &local, &len) < 0)
 			goto out;
 		sa = (struct sockaddr *)&local;
 	}
@@ -135,8 +142,14 @@ EXPORT int listen(int fd, int backlog)
 EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	shim_ensure();
-	if (addr && len >= sizeof(sa_family_t) &&
-	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6))
+	/* the address is read only for a socket the shim has to decide: a
+	 * bad pointer anywhere else gets the kernel's EFAULT, not a crash */
+	if (!shim_pending(fd))
+		return real.connect(fd, addr, len);
+	if (cfg.mode != MODE_POLICY)
+		shim_decide(fd, POLICY_CONNECT, NULL, 0); /* nothing to read */
+	else if (addr && len >= sizeof(sa_family_t) &&
+		 (addr->sa_family == AF_INET || addr->sa_family == AF_INET6))
 		shim_decide(fd, POLICY_CONNECT, addr, len);
 	return real.connect(fd, addr, len);
 }

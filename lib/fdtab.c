@@ -2,6 +2,7 @@
 /* fdtab.c - the per-fd table (see fdtab.h). */
 #include "fdtab.h"
 
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -54,13 +55,23 @@ void fdtab_unlock(struct fd_slot *s, uint32_t new_state)
 {
 	uint32_t cur = atomic_load_explicit(&s->state, memory_order_relaxed);
 	while (cur & SLOT_BUSY) {
-		if (atomic_compare_exchange_weak_explicit(&s->state, &cur,
-							  new_state & ~(uint32_t)SLOT_BUSY,
+		uint32_t next = (new_state | (cur & SLOT_STICKY_BITS)) & ~(uint32_t)SLOT_BUSY;
+		if (atomic_compare_exchange_weak_explicit(&s->state, &cur, next,
 							  memory_order_release,
 							  memory_order_relaxed))
 			return;
 	}
 	/* cleared (close) while we held it: the clear wins */
+}
+
+int fdtab_lock_bounded(struct fd_slot *s, uint32_t *old_state)
+{
+	for (int i = 0; i < 200; i++) {
+		if (fdtab_trylock(s, old_state))
+			return 1;
+		sched_yield(); /* a syscall: async-signal-safe */
+	}
+	return 0;
 }
 
 void fdtab_clear(int fd)

@@ -35,7 +35,12 @@ enum {
 				     option could not be remembered */
 	SLOT_HAVE_COOKIE = 1u << 4,
 	SLOT_PINNED_TCP = 1u << 5, /* an option that exists only on TCP was set */
+	SLOT_EPOLL = 1u << 6,      /* registered in one epoll set (epfd, ev) */
 };
+
+/* Bits that another thread may add without the lock (atomic OR) and that
+ * an unlock must not drop. */
+#define SLOT_STICKY_BITS ((uint32_t)SLOT_NOREPLACE)
 
 /* opt.flags */
 enum {
@@ -56,6 +61,9 @@ struct fd_slot {
 	uint16_t proto;     /* IPPROTO_TCP or IPPROTO_MPTCP, as the shim made it */
 	uint16_t nopts;
 	uint64_t cookie;    /* SO_COOKIE when SLOT_HAVE_COOKIE */
+	int epfd;           /* with SLOT_EPOLL: the epoll set and ... */
+	uint32_t ep_events; /* ... the registration, re-made after a replacement */
+	uint64_t ep_data;
 	struct slot_opt opts[SLOT_MAX_OPTS];
 };
 
@@ -69,9 +77,10 @@ struct fd_slot *fdtab_get(int fd, int create);
  * caller holds it: callers then pass the call through untouched. */
 int fdtab_trylock(struct fd_slot *s, uint32_t *old_state);
 
-/* Releases SLOT, storing NEW_STATE (without SLOT_BUSY). If the slot was
- * cleared by fdtab_clear() meanwhile (close from another thread), the clear
- * wins and nothing is stored. */
+/* Releases SLOT, storing NEW_STATE (without SLOT_BUSY) plus any sticky bit
+ * (SLOT_NOREPLACE) another thread added meanwhile. If the slot was cleared
+ * by fdtab_clear() meanwhile (close from another thread), the clear wins
+ * and nothing is stored. */
 void fdtab_unlock(struct fd_slot *s, uint32_t new_state);
 
 /* Forgets FD (close, dup2 onto it). Lock-free; safe on any fd. */
@@ -82,6 +91,11 @@ void fdtab_clear_range(unsigned first, unsigned last);
 
 /* Sets bits in FD's state without locking (e.g. SLOT_NOREPLACE on dup). */
 void fdtab_set_bits(int fd, uint32_t bits);
+
+/* Takes SLOT's lock, retrying a bounded number of times (yielding the CPU)
+ * while another thread holds it; gives up (returns 0) when the holder does
+ * not let go, e.g. because it is the code this signal handler interrupted. */
+int fdtab_lock_bounded(struct fd_slot *s, uint32_t *old_state);
 
 /* Calls FN for every slot in use (fork preparation). */
 void fdtab_foreach(void (*fn)(int fd, struct fd_slot *s, void *ctx), void *ctx);

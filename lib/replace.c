@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 int sock_undecided(int fd)
 {
@@ -76,18 +77,24 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 	uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
-	int fl, fdfl, newfd, bound, user_reuse = 0, one = 1, zero = 0, err;
+	int fl, fdfl, newfd, bound, user_reuse = 0, one = 1, zero = 0, err, sig = 0;
+	struct f_owner_ex owner = { F_OWNER_PID, 0 };
 
 	if (state & SLOT_NOREPLACE)
 		return -EBUSY;
-	if (state & SLOT_HAVE_COOKIE) {
-		if (sock_cookie(fd) != s->cookie)
-			return -ESTALE;
-	} else if (!sock_undecided(fd)) {
+	/* the same socket (when its identity was taken), and still neither
+	 * listening nor connected: a connect() the shim did not see (raw
+	 * syscall, io_uring) must never lead to a connection being swapped */
+	if ((state & SLOT_HAVE_COOKIE) && sock_cookie(fd) != s->cookie)
 		return -ESTALE;
-	}
+	if (!sock_undecided(fd))
+		return -ESTALE;
 	fl = real.fcntl(fd, F_GETFL);
 	fdfl = real.fcntl(fd, F_GETFD);
+	if (fl >= 0 && (fl & O_ASYNC)) {
+		real.fcntl(fd, F_GETOWN_EX, &owner);
+		sig = real.fcntl(fd, F_GETSIG);
+	}
 	if (fl < 0 || fdfl < 0 || real.getsockname(fd, (struct sockaddr *)&local, &len) < 0)
 		return -errno;
 	bound = !is_unbound(&local);
@@ -131,6 +138,19 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 	real.close(newfd);
 	if (bound && !user_reuse)
 		real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero));
+	if (state & SLOT_EPOLL) {
+		/* epoll registers the socket, not the number: closing the old
+		 * one dropped it from the program's epoll set (nginx adds its
+		 * upstream sockets before connect()) */
+		struct epoll_event ev = { .events = s->ep_events, .data.u64 = s->ep_data };
+		if (real.epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			log_msg(LOG_WARN, "could not put a replaced socket back into its epoll set");
+	}
+	if (fl & O_ASYNC) {
+		/* signal-driven I/O: the owner and the signal go with it */
+		real.fcntl(fd, F_SETOWN_EX, &owner);
+		real.fcntl(fd, F_SETSIG, sig);
+	}
 	if (fl & ~(O_ACCMODE | O_NONBLOCK | O_LARGEFILE))
 		real.fcntl(fd, F_SETFL, fl); /* O_ASYNC and the like */
 	s->proto = (uint16_t)proto;

@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -100,8 +101,12 @@ static void init_once(int from_constructor)
 
 	resolve_real();
 	if (!atomic_compare_exchange_strong(&once, &expected, 1)) {
-		/* Another thread is initialising: until it is done, behave as
-		 * pass-through for this call (real functions are resolved). */
+		/* Another thread is initialising (only when the first socket
+		 * calls race at start-up): wait for it, briefly, so this call
+		 * sees the configuration. Never in a signal handler's path:
+		 * the constructor has run long before any handler. */
+		for (int i = 0; i < 100000 && !atomic_load(&shim_ready); i++)
+			sched_yield();
 		return;
 	}
 	int saved = errno;
@@ -132,8 +137,18 @@ static void atfork_prepare(void)
 	fdtab_foreach(mark_shared, NULL);
 }
 
+/* The child has one thread: a slot that another parent thread held at
+ * fork() would stay busy for ever. */
+static void release_busy(int fd, struct fd_slot *s, void *ctx)
+{
+	(void)fd;
+	(void)ctx;
+	atomic_fetch_and_explicit(&s->state, ~(uint32_t)SLOT_BUSY, memory_order_relaxed);
+}
+
 static void atfork_child(void)
 {
+	fdtab_foreach(release_busy, NULL);
 	/* the child reports only what it does itself */
 	atomic_store(&stats.upgraded, 0);
 	atomic_store(&stats.kept_policy, 0);
@@ -167,14 +182,15 @@ void shim_note_refusal(int family, int err)
 	int expected = 0;
 	struct logbuf lb;
 
+	static atomic_int warned;
+
 	if (!atomic_compare_exchange_strong(&mptcp_refused[family_index(family)], &expected, err))
 		return;
-	if (!log_enabled(LOG_WARN))
+	/* one warning per process, whichever family met the refusal first */
+	if (!log_enabled(LOG_WARN) || atomic_exchange(&warned, 1))
 		return;
 	lb_start(&lb);
 	lb_str(&lb, "warning: the kernel refuses MPTCP sockets (");
-	lb_str(&lb, family == AF_INET6 ? "IPv6" : "IPv4");
-	lb_str(&lb, ", ");
 	lb_errno(&lb, err);
 	switch (err) {
 	case ENOPROTOOPT:

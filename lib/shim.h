@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "fdtab.h"
@@ -47,7 +48,8 @@
 	X(int, fcntl, (int, int, ...))                                            \
 	X(int, fcntl64, (int, int, ...))                                          \
 	X(int, close_range, (unsigned, unsigned, int))                            \
-	X(void, closefrom, (int))
+	X(void, closefrom, (int))                                                 \
+	X(int, epoll_ctl, (int, int, int, struct epoll_event *))
 
 struct real_funcs {
 #define X(ret, name, args) ret(*name) args;
@@ -110,8 +112,10 @@ static inline int family_index(int family)
 /* Is this socket(2) call a candidate (AF_INET/6, SOCK_STREAM, 0 or TCP)? */
 static inline int is_candidate(int domain, int type, int protocol)
 {
+	/* exactly SOCK_STREAM plus the two creation flags: anything else is
+	 * the kernel's to refuse, and must not look like an MPTCP refusal */
 	return (domain == AF_INET || domain == AF_INET6) &&
-	       (type & 0xf) == SOCK_STREAM &&
+	       (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM &&
 	       (protocol == 0 || protocol == IPPROTO_TCP);
 }
 
@@ -141,6 +145,13 @@ int sock_replace(int fd, struct fd_slot *s, int proto);
  * from the socket) and replaces it when its protocol must change. Never
  * fails: on any problem the socket is left as it is. */
 void shim_decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen_t len);
+
+/* Is FD a socket the shim made and has not decided yet? One load. */
+static inline int shim_pending(int fd)
+{
+	struct fd_slot *s = fdtab_get(fd, 0);
+	return s && (atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING);
+}
 
 /* Is FD, an MPTCP socket, still undecided (neither listening nor
  * connecting)? Locks nothing. */

@@ -15,9 +15,16 @@ static int create_stream(int domain, int type, int want_mptcp, int *proto)
 			*proto = IPPROTO_MPTCP;
 			return fd;
 		}
-		if (!is_mptcp_refusal(errno))
+		int err = errno;
+		if (!is_mptcp_refusal(err))
 			return -1; /* EMFILE, ENOBUFS...: TCP would fail alike */
-		shim_note_refusal(domain, errno);
+		*proto = IPPROTO_TCP;
+		fd = real.socket(domain, type, IPPROTO_TCP);
+		/* the kernel refused MPTCP only if it accepts the same call
+		 * for TCP (EINVAL is also what bad type flags get) */
+		if (fd >= 0)
+			shim_note_refusal(domain, err);
+		return fd;
 	}
 	*proto = IPPROTO_TCP;
 	return real.socket(domain, type, IPPROTO_TCP);

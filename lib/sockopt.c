@@ -48,7 +48,7 @@ static struct fd_slot *lock_for_emulation(int fd, uint32_t *old)
 	struct fd_slot *s = fdtab_get(fd, 1);
 	uint64_t cookie;
 
-	if (!s || !fdtab_trylock(s, old))
+	if (!s || !fdtab_lock_bounded(s, old))
 		return NULL;
 	cookie = sock_cookie(fd);
 	if (!(*old & SLOT_USED) || ((*old & SLOT_HAVE_COOKIE) && s->cookie != cookie)) {
@@ -75,7 +75,7 @@ static int read_remembered(int fd, int level, int name, void *val, socklen_t *le
 
 	if (!s || !(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_HAVE_COOKIE))
 		return 0;
-	if (!fdtab_trylock(s, &old))
+	if (!fdtab_lock_bounded(s, &old))
 		return 0;
 	if ((old & SLOT_HAVE_COOKIE) && s->cookie == sock_cookie(fd)) {
 		struct slot_opt *o = slot_find_opt(s, level, name);
@@ -154,19 +154,35 @@ static int is_tcp_default(int fd, int level, int name, const void *val, socklen_
 }
 
 /* Would a fresh TCP socket of FD's family accept this setsockopt? When not,
- * *ERR gets the errno TCP gives. */
-static int tcp_accepts(int fd, int level, int name, const void *val, socklen_t len, int *err)
+ * *ERR gets the errno TCP gives. When it would, and NORM is given, NORM and
+ * *NORMLEN get what TCP reads back after it (TCP clamps and rounds some
+ * values: IP_TTL -1 reads 64, TCP_LINGER2 0 reads 60), else VAL as is. */
+static int tcp_accepts(int fd, int level, int name, const void *val, socklen_t len, int *err,
+		       void *norm, socklen_t *normlen)
 {
 	int dom = AF_INET, tmp, ok;
 	socklen_t l = sizeof(dom);
 
+	if (norm) {
+		*normlen = len <= *normlen ? len : *normlen;
+		if (val)
+			memcpy(norm, val, *normlen);
+	}
 	real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
 	tmp = real.socket(dom, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (tmp < 0)
 		return 1; /* cannot tell: assume TCP would */
 	ok = real.setsockopt(tmp, level, name, val, len) == 0;
-	if (!ok)
+	if (!ok) {
 		*err = errno;
+	} else if (norm) {
+		unsigned char back[SLOT_OPT_MAXLEN];
+		socklen_t blen = sizeof(back);
+		if (real.getsockopt(tmp, level, name, back, &blen) == 0) {
+			*normlen = blen < SLOT_OPT_MAXLEN ? blen : SLOT_OPT_MAXLEN;
+			memcpy(norm, back, *normlen);
+		}
+	}
 	real.close(tmp);
 	return ok;
 }
@@ -183,8 +199,10 @@ static int emulate_set(int fd, int level, int name, const void *val, socklen_t l
 	}
 	s = lock_for_emulation(fd, &old);
 	if (!s) {
-		errno = err;
-		return -1;
+		/* the slot stayed busy (or no memory): a hint that cannot be
+		 * remembered is still no reason for an error TCP never gives */
+		note_emulated(level, name);
+		return 0;
 	}
 	if (slot_put_opt(s, level, name, val, len, OPT_F_EMULATED) < 0) {
 		fdtab_unlock(s, old);
@@ -280,16 +298,24 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		return -1;
 	}
 	switch (optclass_get(&cfg.opts, level, name)) {
-	case OPT_EMULATE:
-		/* validated as TCP would: a value TCP refuses gets TCP's error */
-		if (!tcp_accepts(fd, level, name, val, len, &err)) {
+	case OPT_EMULATE: {
+		/* validated as TCP would (a value TCP refuses gets TCP's
+		 * error), and remembered as TCP would read it back */
+		unsigned char norm[SLOT_OPT_MAXLEN];
+		socklen_t nlen = sizeof(norm);
+		if (len > SLOT_OPT_MAXLEN) {
 			errno = err;
 			return -1;
 		}
-		if (emulate_set(fd, level, name, val, len, err) < 0)
+		if (!tcp_accepts(fd, level, name, val, len, &err, norm, &nlen)) {
+			errno = err;
+			return -1;
+		}
+		if (emulate_set(fd, level, name, norm, nlen, err) < 0)
 			return -1;
 		errno = saved;
 		return 0;
+	}
 	case OPT_TCP:
 		/* Set to what a TCP socket has anyway (HAProxy resets
 		 * TCP_USER_TIMEOUT to 0 on every listener): nothing would
@@ -303,7 +329,7 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		/* Only leave MPTCP for an option TCP accepts: one that TCP
 		 * refuses too (IPV6_V6ONLY on an IPv4 socket, a bad value)
 		 * gets TCP's own error and the socket stays as it is. */
-		if (tcp_accepts(fd, level, name, val, len, &err) &&
+		if (tcp_accepts(fd, level, name, val, len, &err, NULL, NULL) &&
 		    step_down(fd, level, name) == 0) {
 			if (real.setsockopt(fd, level, name, val, len) < 0)
 				return -1;
@@ -332,12 +358,16 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	}
 	/* Reading pretends nothing: the value remembered for this socket, else
 	 * what TCP reports for a socket where nobody set it. */
-	if (optclass_get(&cfg.opts, level, name) != OPT_ERROR &&
-	    (read_remembered(fd, level, name, val, len) ||
-	     default_value(fd, level, name, val, len) == 0)) {
-		errno = saved;
-		return 0;
+	if (optclass_get(&cfg.opts, level, name) == OPT_ERROR) {
+		errno = err;
+		return -1;
 	}
-	errno = err;
-	return -1;
+	if (read_remembered(fd, level, name, val, len))
+		goto ok;
+	if (default_value(fd, level, name, val, len) == 0)
+		goto ok;
+	return -1; /* TCP refuses it too: TCP's errno, left by default_value() */
+ok:
+	errno = saved;
+	return 0;
 }

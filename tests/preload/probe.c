@@ -19,6 +19,8 @@
  *   probe identity                fd reuse behind the shim's back
  *   probe errno                   errno preserved across interposed calls
  *   probe fork                    undecided socket shared by fork
+ *   probe regress NAME            one regression check (see cmd_regress);
+ *                                 prints "NAME ok" or "NAME FAIL: why"
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +30,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <stdint.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #ifndef IPPROTO_MPTCP
@@ -633,6 +638,91 @@ static int cmd_fork(void)
 	return 0;
 }
 
+/* Regression checks, each for a bug the shim once had. */
+static int cmd_regress(const char *name)
+{
+	int port, l = loopback_listener(&port);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+	char why[256] = "";
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+	if (strcmp(name, "epoll") == 0) {
+		/* nginx: epoll_ctl(ADD) before connect(); a replaced socket must
+		 * stay in the epoll set */
+		int ep = epoll_create1(0), fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct epoll_event ev = { .events = EPOLLOUT | EPOLLET, .data.u64 = 4242 }, got;
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		connect(fd, (struct sockaddr *)&a, sizeof(a));
+		int n = epoll_wait(ep, &got, 1, 3000);
+		if (n != 1 || got.data.u64 != 4242)
+			snprintf(why, sizeof(why), "epoll_wait = %d (protocol %d)", n, k_proto(fd));
+		else
+			printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "badflags") == 0) {
+		/* EINVAL for bad type flags is not an MPTCP refusal */
+		int bad = socket(AF_INET, SOCK_STREAM | 0x100, 0);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (bad >= 0 || k_proto(fd) != IPPROTO_MPTCP)
+			snprintf(why, sizeof(why), "bad=%d, then protocol %d", bad, k_proto(fd));
+	} else if (strcmp(name, "rawconnect") == 0) {
+		/* connected behind the shim's back: an option must not swap it */
+		int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, t = 5000;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (syscall(SYS_connect, fd, &a, sizeof(a)) < 0)
+			die("raw connect");
+		setsockopt(fd, SOL_TCP, TCP_USER_TIMEOUT, &t, sizeof(t));
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		if (syscall(SYS_getpeername, fd, &peer, &pl) < 0)
+			snprintf(why, sizeof(why), "the connected socket was replaced");
+	} else if (strcmp(name, "emulated-values") == 0) {
+		/* read back as TCP would: IP_TTL -1 reads the default 64 */
+		int fd = socket(AF_INET, SOCK_STREAM, 0), v = -1, got = 0;
+		socklen_t gl = sizeof(got);
+		if (setsockopt(fd, SOL_IP, IP_TTL, &v, sizeof(v)) < 0 ||
+		    getsockopt(fd, SOL_IP, IP_TTL, &got, &gl) < 0 || got != 64)
+			snprintf(why, sizeof(why), "IP_TTL -1 reads %d", got);
+	} else if (strcmp(name, "getsockopt-errno") == 0) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0), v;
+		socklen_t vl = sizeof(v);
+		if (getsockopt(fd, SOL_TCP, 9999, &v, &vl) == 0 || errno != ENOPROTOOPT)
+			snprintf(why, sizeof(why), "errno %d, TCP gives %d", errno, ENOPROTOOPT);
+	} else if (strcmp(name, "setown") == 0) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		signal(SIGRTMIN + 1, SIG_IGN); /* the signal itself is not under test */
+		fcntl(fd, F_SETOWN, getpid());
+		fcntl(fd, F_SETSIG, SIGRTMIN + 1);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC);
+		connect(fd, (struct sockaddr *)&a, sizeof(a));
+		if (fcntl(fd, F_GETOWN) != getpid() || fcntl(fd, F_GETSIG) != SIGRTMIN + 1 ||
+		    !(fcntl(fd, F_GETFL) & O_ASYNC))
+			snprintf(why, sizeof(why), "owner %d sig %d", fcntl(fd, F_GETOWN),
+				 fcntl(fd, F_GETSIG));
+		printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "failed-dup2") == 0) {
+		/* a dup2 that fails must not make the shim forget the socket */
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (dup2(100000, fd) >= 0)
+			die("dup2 should fail");
+		connect(fd, (struct sockaddr *)&a, sizeof(a));
+		printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "efault") == 0) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		const struct sockaddr *bad = (const struct sockaddr *)(uintptr_t)8;
+		if (connect(fd, bad, sizeof(struct sockaddr_in)) == 0 || errno != EFAULT)
+			snprintf(why, sizeof(why), "connect(bad pointer): errno %d", errno);
+	} else {
+		fprintf(stderr, "probe: unknown regression %s\n", name);
+		return 2;
+	}
+	close(l);
+	if (why[0])
+		printf("%s FAIL: %s\n", name, why);
+	else
+		printf("%s ok\n", name);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -658,6 +748,8 @@ int main(int argc, char **argv)
 		return cmd_errno();
 	if (argc >= 2 && strcmp(argv[1], "fork") == 0)
 		return cmd_fork();
+	if (argc >= 3 && strcmp(argv[1], "regress") == 0)
+		return cmd_regress(argv[2]);
 	fprintf(stderr, "usage: probe listen|connect|pair|serve|client|state|opt|churn|identity|errno|fork ...\n");
 	return 2;
 }

@@ -578,6 +578,39 @@ START_TEST(info_log_line)
 }
 END_TEST
 
+/* Regressions: [name, MPTCPIFY_ADDRS (NULL: unset), expected protocol or 0] */
+static const struct {
+	const char *name, *addrs;
+	int proto;
+} regressions[] = {
+	{ "epoll", "!127.0.0.0/8", 6 },        /* replaced: must stay in the epoll set */
+	{ "epoll", "*", 262 },
+	{ "epoll", NULL, 262 },
+	{ "badflags", NULL, 0 },
+	{ "badflags", "*", 0 },
+	{ "rawconnect", "*", 0 },
+	{ "rawconnect", NULL, 0 },
+	{ "emulated-values", NULL, 0 },
+	{ "getsockopt-errno", NULL, 0 },
+	{ "setown", "!127.0.0.0/8", 6 },
+	{ "failed-dup2", "!127.0.0.0/8", 6 },
+	{ "efault", NULL, 0 },
+};
+
+START_TEST(regression)
+{
+	struct run r;
+	char want[64];
+	const char *args[] = { "regress", regressions[_i].name, NULL };
+	run_probe(&r, regressions[_i].addrs, NULL, NULL, args);
+	snprintf(want, sizeof(want), "%s ok", regressions[_i].name);
+	ck_assert_msg(strstr(r.out, want), "%s (MPTCPIFY_ADDRS=%s): %s", regressions[_i].name,
+		      regressions[_i].addrs ? regressions[_i].addrs : "unset", r.out);
+	if (regressions[_i].proto)
+		ck_assert_int_eq(field(r.out, "protocol"), regressions[_i].proto);
+}
+END_TEST
+
 static Suite *preload_suite(void)
 {
 	Suite *s = suite_create("preload");
@@ -609,6 +642,10 @@ static Suite *preload_suite(void)
 	tcase_add_test(tc, options_override);
 	tcase_add_test(tc, options_tcp_class_default_value);
 	tcase_add_test(tc, options_refused_by_tcp_too);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("regressions");
+	tcase_add_loop_test(tc, regression, 0, sizeof(regressions) / sizeof(regressions[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("robustness");

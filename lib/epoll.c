@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* epoll.c - epoll_ctl(2). An epoll set holds the socket, not the fd number:
+ * a socket the shim replaces leaves the set with the old socket. So the
+ * registration of an undecided socket is remembered (one set; a second one
+ * makes the socket never replaced) and sock_replace() makes it again. For
+ * every other fd this costs one flag test. */
+#include "shim.h"
+
+EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct fd_slot *s;
+	uint32_t old, add = 0;
+	int ret, saved;
+
+	shim_ensure();
+	ret = real.epoll_ctl(epfd, op, fd, ev);
+	if (ret < 0)
+		return ret;
+	s = fdtab_get(fd, 0);
+	if (!s || !(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING))
+		return ret;
+	saved = errno;
+	if (!fdtab_lock_bounded(s, &old)) {
+		/* cannot remember it: the socket must then never be replaced */
+		atomic_fetch_or_explicit(&s->state, SLOT_NOREPLACE, memory_order_relaxed);
+		errno = saved;
+		return ret;
+	}
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (old & SLOT_EPOLL) {
+			add = SLOT_NOREPLACE; /* in two sets: not worth the book-keeping */
+			break;
+		}
+		s->epfd = epfd;
+		s->ep_events = ev ? ev->events : 0;
+		s->ep_data = ev ? ev->data.u64 : 0;
+		add = SLOT_EPOLL;
+		break;
+	case EPOLL_CTL_MOD:
+		if ((old & SLOT_EPOLL) && s->epfd == epfd && ev) {
+			s->ep_events = ev->events;
+			s->ep_data = ev->data.u64;
+		}
+		break;
+	case EPOLL_CTL_DEL:
+		if ((old & SLOT_EPOLL) && s->epfd == epfd)
+			old &= ~(uint32_t)SLOT_EPOLL;
+		break;
+	default:
+		break;
+	}
+	fdtab_unlock(s, old | add);
+	errno = saved;
+	return ret;
+}

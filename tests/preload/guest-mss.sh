@@ -81,6 +81,9 @@ after=$(counter MPCapableSYNRX)
 if grep -i "mss\|maxseg" "$tmp/haproxy.err" "$tmp/haproxy.out" | grep -qv "mptcpify\["; then
   fail "haproxy warned about the MSS"
 fi
+if grep -q "\[WARNING\]\|\[ALERT\]" "$tmp/haproxy.err" "$tmp/haproxy.out"; then
+  fail "haproxy printed a warning or an alert under the shim"
+fi
 if [ $old_kernel = 1 ]; then
   grep -q "refuses TCP_MAXSEG: emulated" "$tmp/haproxy.err" ||
     fail "kernel $(uname -r) should refuse TCP_MAXSEG on MPTCP sockets and the shim answer"

@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/mptcp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -387,6 +388,19 @@ static int cmd_state(const char *fam, const char *mode)
 	}
 	/* dump, from the kernel */
 	int emulated = 0;
+	{
+		/* the bound address (ports are the kernel's pick in both runs,
+		 * compared separately for listeners: port_kept) */
+		struct sockaddr_storage me;
+		socklen_t ml = sizeof(me);
+		char host[64] = "?";
+		if (syscall(SYS_getsockname, fd, &me, &ml) == 0)
+			inet_ntop(me.ss_family,
+				  me.ss_family == AF_INET ? (void *)&((struct sockaddr_in *)&me)->sin_addr
+							  : (void *)&((struct sockaddr_in6 *)&me)->sin6_addr,
+				  host, sizeof(host));
+		printf("local %s\n", host);
+	}
 	printf("flags nonblock %d cloexec %d\n", !!(k_fcntl(fd, F_GETFL) & O_NONBLOCK),
 	       !!(k_fcntl(fd, F_GETFD) & FD_CLOEXEC));
 	for (const struct optdef *o = state_opts; o->name; o++) {
@@ -457,18 +471,40 @@ static const struct {
 	{ "SO_MAX_PACING_RATE", SOL_SOCKET, SO_MAX_PACING_RATE },
 	{ "TCP_KEEPIDLE", SOL_TCP, TCP_KEEPIDLE },
 	{ "IPV6_V6ONLY", SOL_IPV6, IPV6_V6ONLY }, /* on an IPv4 socket: TCP refuses it too */
+	{ "IP_RECVERR", SOL_IP, IP_RECVERR },
+	{ "IP_PKTINFO", SOL_IP, IP_PKTINFO },
+	{ "TCP_TX_DELAY", SOL_TCP, TCP_TX_DELAY },
+	{ "SO_LOCK_FILTER", SOL_SOCKET, SO_LOCK_FILTER },
+	{ "SO_ZEROCOPY", SOL_SOCKET, SO_ZEROCOPY },
+	/* on an IPv6 socket (probe opt6) */
+	{ "IPV6_TCLASS", SOL_IPV6, IPV6_TCLASS },
+	{ "IPV6_UNICAST_HOPS", SOL_IPV6, IPV6_UNICAST_HOPS },
+	{ "IPV6_MTU_DISCOVER", SOL_IPV6, IPV6_MTU_DISCOVER },
+	{ "IPV6_RECVERR", SOL_IPV6, IPV6_RECVERR },
+	/* structures, built by the probe */
+	{ "TCP_MD5SIG", SOL_TCP, TCP_MD5SIG },
+	{ "SO_ATTACH_FILTER", SOL_SOCKET, SO_ATTACH_FILTER },
 	{ NULL, 0, 0 },
 };
 
 /* probe opt NAME VALUE before|after: on an IPv4 socket that the shim
  * upgrades, set NAME, connect to a loopback listener (created with raw
  * syscalls, so it is plain TCP), and report. */
-static int cmd_opt(const char *name, int val, const char *when)
+static int cmd_opt(const char *name, int val, const char *when, int six)
 {
 	int level = -1, opt = -1, after = strcmp(when, "after") == 0;
 	int rc, err = 0, got = -1, getrc, geterr = 0;
 	socklen_t gl = sizeof(got);
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr *sa = six ? (struct sockaddr *)&a6 : (struct sockaddr *)&a;
+	socklen_t salen = six ? sizeof(a6) : sizeof(a);
+	/* the option's value: an int, or a structure for two of them */
+	struct tcp_md5sig md5;
+	struct sock_filter accept_all = BPF_STMT(BPF_RET | BPF_K, 0xffff);
+	struct sock_fprog fprog = { 1, &accept_all };
+	const void *optval = &val;
+	socklen_t optlen = sizeof(val);
 
 	for (int i = 0; opt_names[i].name; i++)
 		if (strcmp(opt_names[i].name, name) == 0)
@@ -479,28 +515,55 @@ static int cmd_opt(const char *name, int val, const char *when)
 	}
 	/* an MPTCP listener, so that "after" is an MPTCP connection, not a
 	 * fallback to TCP (which accepts every TCP option) */
-	int l = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	if (level == SOL_TCP && opt == TCP_MD5SIG) {
+		/* a key for another peer: our own SYN goes out unsigned */
+		struct sockaddr_in *peer = (struct sockaddr_in *)&md5.tcpm_addr;
+		memset(&md5, 0, sizeof(md5));
+		peer->sin_family = AF_INET;
+		inet_pton(AF_INET, "192.0.2.7", &peer->sin_addr);
+		md5.tcpm_keylen = 6;
+		memcpy(md5.tcpm_key, "secret", 6);
+		optval = &md5, optlen = sizeof(md5);
+	} else if (level == SOL_SOCKET && opt == SO_ATTACH_FILTER) {
+		optval = &fprog, optlen = sizeof(fprog);
+	}
+	int l = (int)syscall(SYS_socket, six ? AF_INET6 : AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (l < 0 || syscall(SYS_bind, l, &a, sizeof(a)) < 0 || syscall(SYS_listen, l, 8) < 0)
+	if (l < 0 || syscall(SYS_bind, l, sa, salen) < 0 || syscall(SYS_listen, l, 8) < 0)
 		die("helper listener");
-	a.sin_port = htons((unsigned short)port_of(l));
+	a.sin_port = a6.sin6_port = htons((unsigned short)port_of(l));
 
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(six ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		die("socket");
-	if (after && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+	if (after && connect(fd, sa, salen) < 0)
 		die("connect");
-	rc = setsockopt(fd, level, opt, &val, sizeof(val));
+	rc = setsockopt(fd, level, opt, optval, optlen);
 	if (rc < 0)
 		err = errno;
-	if (!after && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+	if (!after && connect(fd, sa, salen) < 0)
 		die("connect");
 	getrc = getsockopt(fd, level, opt, &got, &gl);
 	if (getrc < 0)
 		geterr = errno;
 	int kgot = -1;
 	socklen_t kl = sizeof(kgot);
-	int krc = k_getsockopt(fd, level, opt, &kgot, &kl);
+	int krc;
+	if (optval == &fprog) {
+		/* SO_GET_FILTER with length 0 answers the filter's length */
+		kl = 0;
+		krc = k_getsockopt(fd, level, opt, NULL, &kl);
+		kgot = (int)kl;
+		got = getrc == 0 ? 1 : -1; /* compared with the kernel's 1 */
+		val = 1;
+	} else if (optval == &md5) {
+		/* no getsockopt: in effect means set on a TCP socket */
+		krc = k_proto(fd) == IPPROTO_TCP && rc == 0 ? 0 : -1;
+		kgot = got = val;
+		errno = EOPNOTSUPP;
+	} else {
+		krc = k_getsockopt(fd, level, opt, &kgot, &kl);
+	}
 	printf("set %d errno %d get %d errno %d value %d kernel_get %d kernel_value %d protocol %d fallback %d\n",
 	       rc, err, getrc, geterr, got, krc, krc == 0 ? kgot : -errno, k_proto(fd),
 	       k_proto(fd) == IPPROTO_MPTCP ? k_mptcp_fallback(fd) : -1);
@@ -739,7 +802,9 @@ int main(int argc, char **argv)
 	if (argc >= 4 && strcmp(argv[1], "state") == 0)
 		return cmd_state(argv[2], argv[3]);
 	if (argc >= 5 && strcmp(argv[1], "opt") == 0)
-		return cmd_opt(argv[2], atoi(argv[3]), argv[4]);
+		return cmd_opt(argv[2], atoi(argv[3]), argv[4], 0);
+	if (argc >= 5 && strcmp(argv[1], "opt6") == 0)
+		return cmd_opt(argv[2], atoi(argv[3]), argv[4], 1);
 	if (argc >= 4 && strcmp(argv[1], "churn") == 0)
 		return cmd_churn(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 2 && strcmp(argv[1], "identity") == 0)

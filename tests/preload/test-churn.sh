@@ -11,8 +11,11 @@ for addrs in UNSET '!connect@*, *'; do
     out=$(MPTCPIFY_ADDRS=$addrs LD_PRELOAD=$lib timeout 600 "$probe" churn "$threads" "$n")
   fi
   echo "MPTCPIFY_ADDRS=$addrs: $out"
-  set -- $out
-  # fds_before A fds_after B failures C
-  [ "$2" = "$4" ] || { echo "FAIL: fd leak ($2 before, $4 after)"; exit 1; }
-  [ "$6" = 0 ] || { echo "FAIL: $6 connections failed"; exit 1; }
+  # exactly "fds_before A fds_after B failures C", or the test fails
+  before=$(echo "$out" | sed -n 's/^fds_before \([0-9][0-9]*\) fds_after [0-9][0-9]* failures [0-9][0-9]*$/\1/p')
+  after=$(echo "$out" | sed -n 's/^fds_before [0-9][0-9]* fds_after \([0-9][0-9]*\) failures [0-9][0-9]*$/\1/p')
+  failures=$(echo "$out" | sed -n 's/^fds_before [0-9][0-9]* fds_after [0-9][0-9]* failures \([0-9][0-9]*\)$/\1/p')
+  [ -n "$before" ] && [ -n "$after" ] && [ -n "$failures" ] || { echo "FAIL: unexpected output"; exit 1; }
+  [ "$before" = "$after" ] || { echo "FAIL: fd leak ($before before, $after after)"; exit 1; }
+  [ "$failures" = 0 ] || { echo "FAIL: $failures connections failed"; exit 1; }
 done

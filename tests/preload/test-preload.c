@@ -330,13 +330,22 @@ END_TEST
 struct optcase {
 	const char *name;
 	int value;
+	int six; /* on an IPv6 socket */
 };
 static const struct optcase optcases[] = {
-	{ "TCP_MAXSEG", 1200 },	      { "TCP_QUICKACK", 1 },   { "TCP_WINDOW_CLAMP", 40000 },
-	{ "TCP_LINGER2", 20 },	      { "TCP_USER_TIMEOUT", 7000 }, { "TCP_SAVE_SYN", 1 },
-	{ "TCP_THIN_LINEAR_TIMEOUTS", 1 }, { "IP_TTL", 33 },   { "IP_MTU_DISCOVER", 1 },
-	{ "IP_MINTTL", 2 },	      { "SO_OOBINLINE", 1 },   { "SO_MAX_PACING_RATE", 1000000 },
-	{ "TCP_KEEPIDLE", 99 },
+	{ "TCP_MAXSEG", 1200, 0 },	   { "TCP_QUICKACK", 1, 0 },
+	{ "TCP_WINDOW_CLAMP", 40000, 0 },  { "TCP_LINGER2", 20, 0 },
+	{ "TCP_USER_TIMEOUT", 7000, 0 },   { "TCP_SAVE_SYN", 1, 0 },
+	{ "TCP_THIN_LINEAR_TIMEOUTS", 1, 0 }, { "TCP_TX_DELAY", 10, 0 },
+	{ "IP_TTL", 33, 0 },		   { "IP_MTU_DISCOVER", 1, 0 },
+	{ "IP_RECVERR", 1, 0 },		   { "IP_PKTINFO", 1, 0 },
+	{ "IP_MINTTL", 2, 0 },		   { "SO_OOBINLINE", 1, 0 },
+	{ "SO_MAX_PACING_RATE", 1000000, 0 }, { "SO_LOCK_FILTER", 1, 0 },
+	{ "SO_ZEROCOPY", 1, 0 },	   { "TCP_KEEPIDLE", 99, 0 },
+	{ "IPV6_TCLASS", 8, 1 },	   { "IPV6_UNICAST_HOPS", 9, 1 },
+	{ "IPV6_MTU_DISCOVER", 1, 1 },	   { "IPV6_RECVERR", 1, 1 },
+	/* security options: step down before, error after, never pretended */
+	{ "TCP_MD5SIG", 1, 0 },		   { "SO_ATTACH_FILTER", 1, 0 },
 };
 
 static void check_option(const struct optcase *c, const char *when)
@@ -345,7 +354,7 @@ static void check_option(const struct optcase *c, const char *when)
 	struct run r;
 	char val[16];
 	snprintf(val, sizeof(val), "%d", c->value);
-	const char *args[] = { "opt", c->name, val, when, NULL };
+	const char *args[] = { c->six ? "opt6" : "opt", c->name, val, when, NULL };
 	int after = strcmp(when, "after") == 0;
 
 	ck_assert_ptr_nonnull(info);
@@ -535,14 +544,46 @@ START_TEST(kernel_refuses_mptcp)
 }
 END_TEST
 
+/* Every way the kernel refuses MPTCP sockets: the program gets TCP, works,
+ * and sees one warning that says why. */
+static const struct {
+	int err;
+	const char *why;
+} refusals[] = {
+	{ EINVAL, "EINVAL: kernel older than 5.6" },
+	{ EPROTONOSUPPORT, "EPROTONOSUPPORT: kernel built without MPTCP" },
+	{ ENOPROTOOPT, "ENOPROTOOPT: net.mptcp.enabled=0" },
+	{ EACCES, "EACCES: refused by security policy" },
+	{ EPERM, "EPERM: refused by security policy" },
+};
+
+START_TEST(kernel_refusal_errnos)
+{
+	const char *refuse = getenv("REFUSE");
+	char num[16], pbuf[4096];
+	struct run r;
+	ck_assert_msg(refuse != NULL, "REFUSE is not set");
+	snprintf(num, sizeof(num), "%d", refusals[_i].err);
+	snprintf(pbuf, sizeof(pbuf), "%s", probe);
+	/* the shim preloaded into `refuse`, which execs the probe */
+	const char *args[] = { num, pbuf, "pair", "2", NULL };
+	const char *saved = probe;
+	probe = refuse;
+	run_probe(&r, NULL, NULL, NULL, args);
+	probe = saved;
+	ck_assert_int_eq(count_lines(r.out, "client 6 server 6"), 2);
+	ck_assert_int_eq(count_lines(r.err, "warning: the kernel refuses MPTCP"), 1);
+	ck_assert_msg(strstr(r.err, refusals[_i].why), "%s", r.err);
+}
+END_TEST
+
 START_TEST(chains_with_another_shim)
 {
 	const char *chain = getenv("CHAINSHIM");
 	char preload[4096];
 	struct run r;
 	const char *args[] = { "pair", "2", NULL };
-	if (!chain)
-		return;
+	ck_assert_msg(chain != NULL, "CHAINSHIM is not set");
 	snprintf(preload, sizeof(preload), "%s %s", lib, chain);
 	run_probe(&r, NULL, NULL, preload, args);
 	/* the second shim saw our calls, already turned into MPTCP */
@@ -557,8 +598,7 @@ START_TEST(socket_from_early_constructor)
 	char preload[4096];
 	struct run r;
 	const char *args[] = { "errno", NULL };
-	if (!early)
-		return;
+	ck_assert_msg(early != NULL, "EARLYCTOR is not set");
 	snprintf(preload, sizeof(preload), "%s %s", lib, early);
 	run_probe(&r, NULL, "MPTCPIFY_LOG=debug", preload, args);
 	ck_assert_msg(strstr(r.err, "earlyctor: protocol 262") != NULL, "%s", r.err);
@@ -628,6 +668,7 @@ static Suite *preload_suite(void)
 	tcase_add_test(tc, counters_exact);
 	tcase_add_test(tc, mptcp_info_two_processes);
 	tcase_add_test(tc, kernel_refuses_mptcp);
+	tcase_add_loop_test(tc, kernel_refusal_errnos, 0, sizeof(refusals) / sizeof(refusals[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("state");
@@ -691,6 +732,9 @@ int main(void)
 		probe = pbuf;
 		setenv("CHAINSHIM", cbuf, 0);
 		setenv("EARLYCTOR", ebuf, 0);
+		static char rbuf[4096];
+		snprintf(rbuf, sizeof(rbuf), "%s/refuse", dir);
+		setenv("REFUSE", rbuf, 0);
 	}
 	if (!lib || !probe) {
 		fprintf(stderr, "test-preload: MPTCPIFY_LIB and PROBE must be set\n");

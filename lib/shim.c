@@ -51,7 +51,9 @@ static void read_config(void)
 			log_msg(LOG_WARN, "MPTCPIFY_LOG: expected error, warn, info or debug; using warn");
 	}
 	v = secure_getenv("MPTCPIFY_STATS");
-	cfg.stats = v && v[0] == '1';
+	cfg.stats = v && strcmp(v, "1") == 0;
+	if (v && !cfg.stats && strcmp(v, "0") != 0 && v[0])
+		log_msg(LOG_WARN, "MPTCPIFY_STATS: expected 1 or 0; statistics stay off");
 	v = secure_getenv("MPTCPIFY_STRATEGY");
 	if (v && strcmp(v, "tcp-first") == 0)
 		cfg.strategy = STRAT_TCP_FIRST;

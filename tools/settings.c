@@ -92,6 +92,19 @@ static int make_absolute(const char *path, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+/* Is PATH an ELF shared object (ET_DYN)? */
+static int is_shared_object(const char *path)
+{
+	unsigned char h[18];
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(h, 1, sizeof(h), f) : 0;
+
+	if (f)
+		fclose(f);
+	/* e_type (offset 16, little-endian on the machines this runs on) */
+	return n == sizeof(h) && memcmp(h, "\177ELF", 4) == 0 && h[16] == 3 && h[17] == 0;
+}
+
 int library_find(const struct run_settings *s, char *buf, size_t size,
 		 const char **origin)
 {
@@ -116,7 +129,10 @@ int library_find(const struct run_settings *s, char *buf, size_t size,
 	if (access(buf, R_OK) != 0)
 		return -errno;
 	/* ld.so splits LD_PRELOAD on both: such a path cannot be preloaded. */
-	return strpbrk(buf, " :") ? -EINVAL : 0;
+	if (strpbrk(buf, " :"))
+		return -EINVAL;
+	/* ld.so would only warn and run the program without it */
+	return is_shared_object(buf) ? 0 : -ENOEXEC;
 }
 
 int library_find_or_complain(const struct run_settings *s, char *buf,
@@ -127,7 +143,8 @@ int library_find_or_complain(const struct run_settings *s, char *buf,
 	if (rc) {
 		fprintf(stderr, PROG ": library %s (from %s): %s\n", buf, *origin,
 			rc == -EINVAL ? "a space or colon in its path: LD_PRELOAD "
-			"cannot name it" : strerror(-rc));
+			"cannot name it" :
+			rc == -ENOEXEC ? "not a shared library" : strerror(-rc));
 		return -1;
 	}
 	return 0;

@@ -207,6 +207,11 @@ int unit_enable(const struct run_settings *s)
 		fprintf(stderr, PROG ": path too long\n");
 		return EXIT_OWN_ERROR;
 	}
+	if (s->root && (stat(s->root, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, PROG ": --root %s: %s\n", s->root,
+			errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+		return EXIT_OWN_ERROR;
+	}
 	if (!s->root && stat(UNIT_DIR, &st) < 0) {
 		fprintf(stderr, PROG ": " UNIT_DIR ": %s (is systemd installed?)\n",
 			strerror(errno));

@@ -71,6 +71,12 @@ expect_status 127 "not found (PATH)" env PATH=/usr/bin:/bin "$RUN" mptcpify-no-s
 expect_status 127 "not found (path)" "$RUN" "$TMP/missing"
 expect_status 127 "empty command" "$RUN" ''
 
+# a library that is not one, a --root that does not exist: 125, nothing done
+expect_status 125 "--lib not a library" "$RUN" --lib /etc/passwd true &&
+	expect_grep 'not a shared library' "$TMP/err" "--lib not a library"
+expect_status 125 "--root missing" "$RUN" --root "$TMP/no-such-root" --enable-unit x &&
+	expect_eq "$(ls -d "$TMP/no-such-root" 2>/dev/null)" "" "--root missing: nothing created"
+
 # Options stop at the first non-option: the command keeps its own.
 expect_status 0 "command's options" "$RUN" sh -c 'echo "$@"' sh -v -a x --check &&
 	expect_eq "$(cat "$TMP/out")" "-v -a x --check" "arguments after COMMAND untouched"

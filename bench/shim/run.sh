@@ -17,7 +17,8 @@
 #               as the slope between two run lengths, so start-up cancels
 #   3. bulk     bulk throughput on loopback (same namespace): bench-conn's
 #               bulk test (which can ask for MPTCP itself), then iperf3
-#   4. failover tests/netns/failover.sh's interval data, when the script
+#   4. failover tests/netns/failover.sh's interval data (iperf3 -i 0.25; the
+#               plot and table take the interval from the data), when the script
 #               and mptcpify-run are there (it builds its own namespaces)
 # Then the tables (markdown, on stdout and in OUT/tables.md) and, with
 # --plot-dir, the PNG plots.
@@ -403,7 +404,11 @@ part_failover() {
 	if [[ -n $d && -f $d/mptcp.iv && -f $d/tcp.iv ]]; then
 		cp "$d/mptcp.iv" "$out/failover.mptcp.iv"
 		cp "$d/tcp.iv" "$out/failover.tcp.iv"
-		sed -n 's/.*path 1 down at \([0-9.]*\)s.*/\1/p' "$log" | head -n2 | paste -sd' ' >"$out/failover.down"
+		# the cut as the kept mptcp attempt (the last one) and the TCP run saw it
+		{
+			sed -n 's/^under mptcpify.*path 1 down at \([0-9.]*\)s.*/\1/p' "$log" | tail -n1
+			sed -n 's/^plain TCP, path 1 down at \([0-9.]*\)s.*/\1/p' "$log" | tail -n1
+		} | paste -sd' ' >"$out/failover.down"
 	else
 		echo "run.sh: failover.sh left no interval data (see $log)" >&2
 	fi
@@ -669,6 +674,12 @@ table_iperf() {
 	echo
 }
 
+# iv_len FILE: the length of iperf3's reporting interval in an .iv file
+# ("START END BPS" lines), as the median of END - START, e.g. 0.25
+iv_len() {
+	awk '{ print "i", $2 - $1 }' "$1" | stats | awk '{ printf "%g\n", int($2 * 100 + 0.5) / 100 }'
+}
+
 # ---- plots -----------------------------------------------------------------------------
 plot_rates() {
 	local dat=$out/conn-rate.dat m t i=0 xt="" row
@@ -711,6 +722,8 @@ plot_failover() {
 	have gnuplot || return 0
 	local d1="" d2="" marks=""
 	read -r d1 d2 <"$out/failover.down" || true
+	local iv
+	iv=$(iv_len "$out/failover.mptcp.iv")
 	# the cut, as each run measured it from its client's start
 	[[ -n $d1 ]] && marks+="set arrow from $d1, graph 0 to $d1, graph 1 nohead dt 2 lc rgb '#b54a4a'
 set label 'path 1 down' at $d1, graph 0.95 offset 0.5,0 tc rgb '#b54a4a'
@@ -722,7 +735,7 @@ set terminal pngcairo size 900,480 font "sans,10"
 set output "$plot_dir/bench-failover.png"
 set title "iperf3 over two rate-limited paths; path 1 taken down mid-transfer (tests/netns/failover.sh)"
 set xlabel "seconds since the client started"
-set ylabel "Mbit/s (0.5 s intervals)"
+set ylabel "Mbit/s ($iv s intervals)"
 set yrange [0:*]
 set grid
 set key top right
@@ -782,7 +795,7 @@ main() {
 		table_bulk
 		table_iperf
 		if [[ -f $out/failover.mptcp.iv ]]; then
-			echo "### Failover (tests/netns/failover.sh): Mbit/s per 0.5 s interval"
+			echo "### Failover (tests/netns/failover.sh): Mbit/s per $(iv_len "$out/failover.mptcp.iv") s interval"
 			echo
 			echo "- under libmptcpify: $(awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $3 / 1e6 }' "$out/failover.mptcp.iv")"
 			echo "- plain TCP: $(awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $3 / 1e6 }' "$out/failover.tcp.iv")"

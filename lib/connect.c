@@ -110,6 +110,9 @@ void shim_decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen
 	} else {
 		atomic_fetch_add_explicit(&stats.kept_policy, 1, memory_order_relaxed);
 	}
+	if (dir == POLICY_CONNECT)
+		atomic_store_explicit(&last_connect_proto[family_index(s->family)], want,
+				      memory_order_relaxed);
 	if (want != s->proto) {
 		rc = sock_replace(fd, s, want);
 		if (rc < 0) {

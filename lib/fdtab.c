@@ -47,6 +47,7 @@ int fdtab_trylock(struct fd_slot *s, uint32_t *old_state)
 	} while (!atomic_compare_exchange_weak_explicit(&s->state, &cur, cur | SLOT_BUSY,
 							memory_order_acquire,
 							memory_order_relaxed));
+	s->locked_state = cur;
 	*old_state = cur;
 	return 1;
 }
@@ -55,7 +56,8 @@ void fdtab_unlock(struct fd_slot *s, uint32_t new_state)
 {
 	uint32_t cur = atomic_load_explicit(&s->state, memory_order_relaxed);
 	while (cur & SLOT_BUSY) {
-		uint32_t next = (new_state | (cur & SLOT_STICKY_BITS)) & ~(uint32_t)SLOT_BUSY;
+		uint32_t added = cur & ~s->locked_state & SLOT_STICKY_BITS;
+		uint32_t next = (new_state | added) & ~(uint32_t)SLOT_BUSY;
 		if (atomic_compare_exchange_weak_explicit(&s->state, &cur, next,
 							  memory_order_release,
 							  memory_order_relaxed))
@@ -64,9 +66,9 @@ void fdtab_unlock(struct fd_slot *s, uint32_t new_state)
 	/* cleared (close) while we held it: the clear wins */
 }
 
-int fdtab_lock_bounded(struct fd_slot *s, uint32_t *old_state)
+int fdtab_lock_bounded(struct fd_slot *s, uint32_t *old_state, int tries)
 {
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < tries; i++) {
 		if (fdtab_trylock(s, old_state))
 			return 1;
 		sched_yield(); /* a syscall: async-signal-safe */

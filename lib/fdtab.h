@@ -57,6 +57,7 @@ struct slot_opt {
 
 struct fd_slot {
 	_Atomic uint32_t state;
+	uint32_t locked_state; /* state when the holder took it (sticky bits) */
 	uint16_t family;    /* AF_INET / AF_INET6 */
 	uint16_t proto;     /* IPPROTO_TCP or IPPROTO_MPTCP, as the shim made it */
 	uint16_t nopts;
@@ -78,7 +79,8 @@ struct fd_slot *fdtab_get(int fd, int create);
 int fdtab_trylock(struct fd_slot *s, uint32_t *old_state);
 
 /* Releases SLOT, storing NEW_STATE (without SLOT_BUSY) plus any sticky bit
- * (SLOT_NOREPLACE) another thread added meanwhile. If the slot was cleared
+ * (SLOT_NOREPLACE) another thread added while it was held (not one the slot
+ * had before: a holder that starts the slot afresh drops those). If the slot was cleared
  * by fdtab_clear() meanwhile (close from another thread), the clear wins
  * and nothing is stored. */
 void fdtab_unlock(struct fd_slot *s, uint32_t new_state);
@@ -92,10 +94,15 @@ void fdtab_clear_range(unsigned first, unsigned last);
 /* Sets bits in FD's state without locking (e.g. SLOT_NOREPLACE on dup). */
 void fdtab_set_bits(int fd, uint32_t bits);
 
-/* Takes SLOT's lock, retrying a bounded number of times (yielding the CPU)
+/* Takes SLOT's lock, trying up to TRIES times (yielding the CPU between)
  * while another thread holds it; gives up (returns 0) when the holder does
  * not let go, e.g. because it is the code this signal handler interrupted. */
-int fdtab_lock_bounded(struct fd_slot *s, uint32_t *old_state);
+int fdtab_lock_bounded(struct fd_slot *s, uint32_t *old_state, int tries);
+
+/* Tries for a quick option call, and for epoll_ctl(), which must not run
+ * beside a replacement of the same socket (a few milliseconds at most). */
+#define FDTAB_TRIES_SHORT 200
+#define FDTAB_TRIES_LONG 20000
 
 /* Calls FN for every slot in use (fork preparation). */
 void fdtab_foreach(void (*fn)(int fd, struct fd_slot *s, void *ctx), void *ctx);

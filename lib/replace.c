@@ -52,7 +52,7 @@ static int is_unbound(const struct sockaddr_storage *sa)
 /* Replays the remembered options of S on NEWFD (protocol PROTO). Options the
  * new socket refuses are emulated when their class allows; returns -1 when
  * one cannot be carried over (then the replacement is abandoned). */
-static int replay_options(int newfd, struct fd_slot *s, int proto)
+static int replay_options(int oldfd, int newfd, struct fd_slot *s, int proto)
 {
 	for (unsigned i = 0; i < s->nopts; i++) {
 		struct slot_opt *o = &s->opts[i];
@@ -61,7 +61,18 @@ static int replay_options(int newfd, struct fd_slot *s, int proto)
 			continue;
 		}
 		if (proto == IPPROTO_MPTCP && (errno == EOPNOTSUPP || errno == ENOPROTOOPT) &&
-		    optclass_get(&cfg.opts, o->level, o->name) == OPT_EMULATE) {
+		    (optclass_get(&cfg.opts, o->level, o->name) == OPT_EMULATE ||
+		     sockopt_is_tcp_default(oldfd, o->level, o->name, o->val, o->len))) {
+			/* remembered as the old (TCP) socket reads it back */
+			if (!(o->flags & OPT_F_EMULATED)) {
+				unsigned char back[SLOT_OPT_MAXLEN];
+				socklen_t blen = sizeof(back);
+				if (real.getsockopt(oldfd, o->level, o->name, back, &blen) == 0 &&
+				    blen <= SLOT_OPT_MAXLEN) {
+					memcpy(o->val, back, blen);
+					o->len = (uint8_t)blen;
+				}
+			}
 			o->flags |= OPT_F_EMULATED;
 			continue;
 		}
@@ -109,7 +120,7 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 			shim_note_refusal(s->family, err);
 		return -err;
 	}
-	if (replay_options(newfd, s, proto) < 0) {
+	if (replay_options(fd, newfd, s, proto) < 0) {
 		err = EOPNOTSUPP;
 		goto fail;
 	}
@@ -129,6 +140,14 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 			goto fail;
 		}
 	}
+	/* Is the remembered epoll set still the one holding this socket (the
+	 * program may have closed it and got the number for another set)?
+	 * A MOD with the same event answers without changing anything. */
+	int reregister = 0;
+	if (state & SLOT_EPOLL) {
+		struct epoll_event cur = { .events = s->ep_events, .data.u64 = s->ep_data };
+		reregister = real.epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &cur) == 0;
+	}
 	/* dup3 closes the old socket and puts the new one at FD atomically:
 	 * no other thread can see FD free in between. */
 	if (real.dup3(newfd, fd, fdfl & FD_CLOEXEC ? O_CLOEXEC : 0) < 0) {
@@ -138,7 +157,7 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 	real.close(newfd);
 	if (bound && !user_reuse)
 		real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero));
-	if (state & SLOT_EPOLL) {
+	if (reregister) {
 		/* epoll registers the socket, not the number: closing the old
 		 * one dropped it from the program's epoll set (nginx adds its
 		 * upstream sockets before connect()) */
@@ -154,14 +173,10 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 	if (fl & ~(O_ACCMODE | O_NONBLOCK | O_LARGEFILE))
 		real.fcntl(fd, F_SETFL, fl); /* O_ASYNC and the like */
 	s->proto = (uint16_t)proto;
-	/* the new socket's identity is needed only to read back values that
-	 * are still emulated */
-	if (state & SLOT_HAVE_COOKIE) {
-		int emulated = 0;
-		for (unsigned i = 0; i < s->nopts; i++)
-			emulated |= s->opts[i].flags & OPT_F_EMULATED;
-		s->cookie = emulated ? sock_cookie(fd) : 0;
-	}
+	/* the new socket's identity, for whatever acts on the slot later
+	 * (emulated values, a MSG_FASTOPEN step-down) */
+	if (state & SLOT_HAVE_COOKIE)
+		s->cookie = sock_cookie(fd);
 	return 0;
 fail:
 	real.close(newfd);

@@ -48,7 +48,7 @@ static struct fd_slot *lock_for_emulation(int fd, uint32_t *old)
 	struct fd_slot *s = fdtab_get(fd, 1);
 	uint64_t cookie;
 
-	if (!s || !fdtab_lock_bounded(s, old))
+	if (!s || !fdtab_lock_bounded(s, old, FDTAB_TRIES_SHORT))
 		return NULL;
 	cookie = sock_cookie(fd);
 	if (!(*old & SLOT_USED) || ((*old & SLOT_HAVE_COOKIE) && s->cookie != cookie)) {
@@ -75,7 +75,7 @@ static int read_remembered(int fd, int level, int name, void *val, socklen_t *le
 
 	if (!s || !(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_HAVE_COOKIE))
 		return 0;
-	if (!fdtab_lock_bounded(s, &old))
+	if (!fdtab_lock_bounded(s, &old, FDTAB_TRIES_SHORT))
 		return 0;
 	if ((old & SLOT_HAVE_COOKIE) && s->cookie == sock_cookie(fd)) {
 		struct slot_opt *o = slot_find_opt(s, level, name);
@@ -131,8 +131,10 @@ static int default_value(int fd, int level, int name, void *val, socklen_t *len)
 	/* Ask a fresh TCP socket of the same family (failure path only). */
 	real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
 	tmp = real.socket(dom, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (tmp < 0)
+	if (tmp < 0) {
+		errno = EOPNOTSUPP; /* cannot ask (EMFILE...): not TCP's answer */
 		return -1;
+	}
 	rc = real.getsockopt(tmp, level, name, val, len);
 	err = errno;
 	real.close(tmp);
@@ -140,8 +142,7 @@ static int default_value(int fd, int level, int name, void *val, socklen_t *len)
 	return rc;
 }
 
-/* Is VAL what a fresh TCP socket of FD's family reports for the option? */
-static int is_tcp_default(int fd, int level, int name, const void *val, socklen_t len)
+int sockopt_is_tcp_default(int fd, int level, int name, const void *val, socklen_t len)
 {
 	unsigned char dflt[SLOT_OPT_MAXLEN];
 	socklen_t dlen = sizeof(dflt);
@@ -272,10 +273,10 @@ static void remember(int fd, struct fd_slot *s, int level, int name, const void 
 	if (old & SLOT_PENDING) {
 		if (slot_put_opt(s, level, name, val, len, 0) < 0)
 			add = SLOT_NOREPLACE; /* cannot be replayed: never replace */
-		else if (s->proto == IPPROTO_TCP && pins_tcp(level, name))
+		else if (s->proto == IPPROTO_TCP && pins_tcp(level, name) &&
+			 !sockopt_is_tcp_default(fd, level, name, val, len))
 			add = SLOT_PINNED_TCP; /* e.g. SO_ATTACH_FILTER on a TCP socket */
 	}
-	(void)fd;
 	fdtab_unlock(s, old | add);
 }
 
@@ -320,7 +321,7 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		/* Set to what a TCP socket has anyway (HAProxy resets
 		 * TCP_USER_TIMEOUT to 0 on every listener): nothing would
 		 * change on TCP, so nothing is pretended by remembering it. */
-		if (is_tcp_default(fd, level, name, val, len)) {
+		if (sockopt_is_tcp_default(fd, level, name, val, len)) {
 			if (emulate_set(fd, level, name, val, len, err) < 0)
 				return -1;
 			errno = saved;

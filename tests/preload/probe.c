@@ -769,6 +769,50 @@ static int cmd_regress(const char *name)
 			die("dup2 should fail");
 		connect(fd, (struct sockaddr *)&a, sizeof(a));
 		printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "predict-uto") == 0) {
+		/* after an excluded connect the next socket starts TCP; an
+		 * option set to TCP's default must not keep it TCP */
+		int c = socket(AF_INET, SOCK_STREAM, 0), zero = 0;
+		connect(c, (struct sockaddr *)&a, sizeof(a));
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in me = { .sin_family = AF_INET };
+		me.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		setsockopt(fd, SOL_TCP, TCP_USER_TIMEOUT, &zero, sizeof(zero));
+		if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0 || listen(fd, 4) < 0)
+			die("listen");
+		printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "fclose-dup") == 0) {
+		/* stdio closes through libc internals the shim does not see; the
+		 * "shared" mark of that socket must not stick to the next one */
+		int fd = socket(AF_INET, SOCK_STREAM, 0), num = fd;
+		FILE *f1 = fdopen(fd, "r+"), *f2 = fdopen(dup(fd), "r+");
+		if (!f1 || !f2)
+			die("fdopen");
+		fclose(f1);
+		fclose(f2);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd != num)
+			printf("note: fd %d reused as %d\n", num, fd);
+		struct sockaddr_in me = { .sin_family = AF_INET };
+		me.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0 || listen(fd, 4) < 0)
+			die("listen");
+		printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "epfd-reuse") == 0) {
+		/* the epoll set the socket was in is closed and its number
+		 * reused by another set: a replacement must not register the
+		 * socket there */
+		int ep1 = epoll_create1(0), fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = 0xdeadbeef }, got;
+		epoll_ctl(ep1, EPOLL_CTL_ADD, fd, &ev);
+		close(ep1);
+		int ep2 = epoll_create1(0);
+		connect(fd, (struct sockaddr *)&a, sizeof(a));
+		int n = epoll_wait(ep2, &got, 1, 300);
+		if (n != 0)
+			snprintf(why, sizeof(why), "%d event(s) in an unrelated epoll set (%d reused %d)",
+				 n, ep2, ep1);
+		printf("protocol %d\n", k_proto(fd));
 	} else if (strcmp(name, "efault") == 0) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		const struct sockaddr *bad = (const struct sockaddr *)(uintptr_t)8;

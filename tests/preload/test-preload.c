@@ -637,6 +637,9 @@ static const struct {
 	{ "setown", "!127.0.0.0/8", 6 },
 	{ "failed-dup2", "!127.0.0.0/8", 6 },
 	{ "efault", NULL, 0 },
+	{ "predict-uto", "listen@127.0.0.1, !connect@*", 262 },
+	{ "fclose-dup", "connect@*", 6 },
+	{ "epfd-reuse", "!127.0.0.0/8", 6 },
 };
 
 START_TEST(regression)

@@ -65,7 +65,7 @@ static void log_decision(int fd, enum policy_dir dir, const struct sockaddr *sa,
 
 void shim_decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen_t len)
 {
-	struct fd_slot *s = fdtab_get(fd, 0);
+	struct fd_slot *s = pending_slot(fd);
 	struct sockaddr_storage local;
 	uint32_t old;
 	unsigned rule = 0;
@@ -73,7 +73,7 @@ void shim_decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen
 	const char *note = NULL;
 
 	/* the only cost for sockets the shim did not make or already decided */
-	if (!s || !(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING))
+	if (!s)
 		return;
 	if (!fdtab_trylock(s, &old)) {
 		/* busy (an option call on this fd in another thread): the

@@ -13,8 +13,8 @@ EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	int ret, saved;
 
 	shim_ensure();
-	s = fdtab_get(fd, 0);
-	if (!s || !(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING))
+	s = pending_slot(fd);
+	if (!s)
 		return real.epoll_ctl(epfd, op, fd, ev);
 	/* The real call and the record happen under the slot's lock, so a
 	 * replacement in another thread cannot fall between them (the

@@ -156,11 +156,18 @@ void shim_decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen
  * (A temporary socket is asked: failure paths only.) */
 int sockopt_is_tcp_default(int fd, int level, int name, const void *val, socklen_t len);
 
-/* Is FD a socket the shim made and has not decided yet? One load. */
-static inline int shim_pending(int fd)
+/* The slot of FD when FD is a socket the shim made and has not decided
+ * yet, else NULL. One load, no lock: callers lock and check again. */
+static inline struct fd_slot *pending_slot(int fd)
 {
 	struct fd_slot *s = fdtab_get(fd, 0);
-	return s && (atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING);
+	return s && (atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING) ? s
+											    : NULL;
+}
+
+static inline int shim_pending(int fd)
+{
+	return pending_slot(fd) != NULL;
 }
 
 /* Is FD, an MPTCP socket, still undecided (neither listening nor

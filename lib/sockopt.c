@@ -108,13 +108,24 @@ static int first_subflow_mss(int fd)
 	return (int)buf.ti.tcpi_snd_mss;
 }
 
+/* A fresh TCP socket of FD's family, to ask what TCP would do (failure
+ * paths only; the caller closes it), or -1. */
+static int tcp_twin(int fd)
+{
+	int dom = AF_INET;
+	socklen_t l = sizeof(dom);
+
+	real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
+	return real.socket(dom, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+}
+
 /* What a TCP socket would answer for an option nobody set on this one. */
 static int default_value(int fd, int level, int name, void *val, socklen_t *len)
 {
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
-	int dom = AF_INET, tmp, rc, err;
-	socklen_t l = sizeof(dom);
+	int tmp, rc, err;
+	socklen_t l;
 
 	if (level == SOL_TCP && name == TCP_MAXSEG) {
 		int mss = TCP_MSS_DEFAULT_VALUE;
@@ -128,9 +139,7 @@ static int default_value(int fd, int level, int name, void *val, socklen_t *len)
 		*len = l;
 		return 0;
 	}
-	/* Ask a fresh TCP socket of the same family (failure path only). */
-	real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
-	tmp = real.socket(dom, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	tmp = tcp_twin(fd);
 	if (tmp < 0) {
 		errno = EOPNOTSUPP; /* cannot ask (EMFILE...): not TCP's answer */
 		return -1;
@@ -161,16 +170,14 @@ int sockopt_is_tcp_default(int fd, int level, int name, const void *val, socklen
 static int tcp_accepts(int fd, int level, int name, const void *val, socklen_t len, int *err,
 		       void *norm, socklen_t *normlen)
 {
-	int dom = AF_INET, tmp, ok;
-	socklen_t l = sizeof(dom);
+	int tmp, ok;
 
 	if (norm) {
 		*normlen = len <= *normlen ? len : *normlen;
 		if (val)
 			memcpy(norm, val, *normlen);
 	}
-	real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
-	tmp = real.socket(dom, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	tmp = tcp_twin(fd);
 	if (tmp < 0)
 		return 1; /* cannot tell: assume TCP would */
 	ok = real.setsockopt(tmp, level, name, val, len) == 0;
@@ -219,11 +226,11 @@ static int emulate_set(int fd, int level, int name, const void *val, socklen_t l
  * when FD is now a TCP socket. */
 static int step_down(int fd, int level, int name)
 {
-	struct fd_slot *s = fdtab_get(fd, 0);
+	struct fd_slot *s = pending_slot(fd);
 	uint32_t old;
 	int rc;
 
-	if (!s || !(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING))
+	if (!s)
 		return -1;
 	if (!fdtab_trylock(s, &old))
 		return -1;
@@ -287,8 +294,7 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 
 	shim_ensure();
 	if (real.setsockopt(fd, level, name, val, len) == 0) {
-		s = fdtab_get(fd, 0);
-		if (s && (atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING))
+		if ((s = pending_slot(fd)))
 			remember(fd, s, level, name, val, len);
 		errno = saved;
 		return 0;

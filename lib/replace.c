@@ -6,6 +6,8 @@
  * connected, and only after checking the fd still holds the socket the
  * shim made (SO_COOKIE). */
 #include "shim.h"
+#include "tcpwould.h"
+#include "tempsock.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -62,7 +64,7 @@ static int replay_options(int oldfd, int newfd, struct fd_slot *s, int proto)
 		}
 		if (proto == IPPROTO_MPTCP && (errno == EOPNOTSUPP || errno == ENOPROTOOPT) &&
 		    (optclass_get(&cfg.opts, o->level, o->name) == OPT_EMULATE ||
-		     sockopt_is_tcp_default(oldfd, o->level, o->name, o->val, o->len))) {
+		     tcpw_is_default(oldfd, o->level, o->name, o->val, o->len))) {
 			/* remembered as the old (TCP) socket reads it back */
 			if (!(o->flags & OPT_F_EMULATED)) {
 				unsigned char back[SLOT_OPT_MAXLEN];

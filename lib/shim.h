@@ -152,10 +152,6 @@ int sock_replace(int fd, struct fd_slot *s, int proto);
  * fails: on any problem the socket is left as it is. */
 void shim_decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen_t len);
 
-/* Is VAL what a fresh TCP socket of FD's family reports for the option?
- * (A temporary socket is asked: failure paths only.) */
-int sockopt_is_tcp_default(int fd, int level, int name, const void *val, socklen_t len);
-
 /* The slot of FD when FD is a socket the shim made and has not decided
  * yet, else NULL. One load, no lock: callers lock and check again. */
 static inline struct fd_slot *pending_slot(int fd)

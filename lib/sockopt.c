@@ -6,14 +6,13 @@
  * supports it simply gets it), the option's class decides: emulate it, step
  * an undecided socket down to TCP, or return the kernel's error. */
 #include "shim.h"
+#include "tcpwould.h"
 
 #include <linux/mptcp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
-
-#define TCP_MSS_DEFAULT_VALUE 536 /* what TCP reports before a connection */
 
 static int refused(int err)
 {
@@ -90,109 +89,12 @@ static int read_remembered(int fd, int level, int name, void *val, socklen_t *le
 	return found;
 }
 
-/* The MSS of the first subflow of a connected MPTCP socket, or -1. */
-static int first_subflow_mss(int fd)
-{
-	struct {
-		struct mptcp_subflow_data d;
-		struct tcp_info ti;
-	} buf;
-	socklen_t len = sizeof(buf);
-
-	memset(&buf, 0, sizeof(buf));
-	buf.d.size_subflow_data = sizeof(buf.d);
-	buf.d.size_user = sizeof(buf.ti);
-	if (real.getsockopt(fd, SOL_MPTCP, MPTCP_TCPINFO, &buf, &len) < 0 ||
-	    buf.d.num_subflows < 1 || len < sizeof(buf.d) + offsetof(struct tcp_info, tcpi_rcv_mss))
-		return -1;
-	return (int)buf.ti.tcpi_snd_mss;
-}
-
-/* A fresh TCP socket of FD's family, to ask what TCP would do (failure
- * paths only; the caller closes it), or -1. */
-static int tcp_twin(int fd)
+static int s_family(int fd)
 {
 	int dom = AF_INET;
 	socklen_t l = sizeof(dom);
-
 	real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
-	return real.socket(dom, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
-}
-
-/* What a TCP socket would answer for an option nobody set on this one. */
-static int default_value(int fd, int level, int name, void *val, socklen_t *len)
-{
-	struct sockaddr_storage peer;
-	socklen_t plen = sizeof(peer);
-	int tmp, rc, err;
-	socklen_t l;
-
-	if (level == SOL_TCP && name == TCP_MAXSEG) {
-		int mss = TCP_MSS_DEFAULT_VALUE;
-		if (real.getpeername(fd, (struct sockaddr *)&peer, &plen) == 0) {
-			int sub = first_subflow_mss(fd);
-			if (sub > 0)
-				mss = sub;
-		}
-		l = *len < sizeof(int) ? *len : sizeof(int);
-		memcpy(val, &mss, l);
-		*len = l;
-		return 0;
-	}
-	tmp = tcp_twin(fd);
-	if (tmp < 0) {
-		errno = EOPNOTSUPP; /* cannot ask (EMFILE...): not TCP's answer */
-		return -1;
-	}
-	rc = real.getsockopt(tmp, level, name, val, len);
-	err = errno;
-	real.close(tmp);
-	errno = err;
-	return rc;
-}
-
-int sockopt_is_tcp_default(int fd, int level, int name, const void *val, socklen_t len)
-{
-	unsigned char dflt[SLOT_OPT_MAXLEN];
-	socklen_t dlen = sizeof(dflt);
-
-	if (!val || len == 0 || len > sizeof(dflt))
-		return 0;
-	if (default_value(fd, level, name, dflt, &dlen) < 0 || dlen != len)
-		return 0;
-	return memcmp(dflt, val, len) == 0;
-}
-
-/* Would a fresh TCP socket of FD's family accept this setsockopt? When not,
- * *ERR gets the errno TCP gives. When it would, and NORM is given, NORM and
- * *NORMLEN get what TCP reads back after it (TCP clamps and rounds some
- * values: IP_TTL -1 reads 64, TCP_LINGER2 0 reads 60), else VAL as is. */
-static int tcp_accepts(int fd, int level, int name, const void *val, socklen_t len, int *err,
-		       void *norm, socklen_t *normlen)
-{
-	int tmp, ok;
-
-	if (norm) {
-		*normlen = len <= *normlen ? len : *normlen;
-		if (val)
-			memcpy(norm, val, *normlen);
-	}
-	tmp = tcp_twin(fd);
-	if (tmp < 0)
-		return 1; /* cannot tell: assume TCP would */
-	ok = real.setsockopt(tmp, level, name, val, len) == 0;
-	if (!ok) {
-		*err = errno;
-	} else if (norm) {
-		unsigned char back[SLOT_OPT_MAXLEN];
-		socklen_t blen = sizeof(back);
-		if (real.getsockopt(tmp, level, name, back, &blen) == 0) {
-			*normlen = blen < SLOT_OPT_MAXLEN ? blen : SLOT_OPT_MAXLEN;
-			memcpy(norm, back, *normlen);
-		}
-	}
-	real.close(tmp);
-	return ok;
+	return dom;
 }
 
 /* Emulated setsockopt: validates like TCP, then remembers. */
@@ -281,7 +183,7 @@ static void remember(int fd, struct fd_slot *s, int level, int name, const void 
 		if (slot_put_opt(s, level, name, val, len, 0) < 0)
 			add = SLOT_NOREPLACE; /* cannot be replayed: never replace */
 		else if (s->proto == IPPROTO_TCP && pins_tcp(level, name) &&
-			 !sockopt_is_tcp_default(fd, level, name, val, len))
+			 !tcpw_is_default(fd, level, name, val, len))
 			add = SLOT_PINNED_TCP; /* e.g. SO_ATTACH_FILTER on a TCP socket */
 	}
 	fdtab_unlock(s, old | add);
@@ -314,10 +216,8 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 			errno = err;
 			return -1;
 		}
-		if (!tcp_accepts(fd, level, name, val, len, &err, norm, &nlen)) {
-			errno = err;
+		if (tcpw_accepts(s_family(fd), level, name, val, len, norm, &nlen) < 0)
 			return -1;
-		}
 		if (emulate_set(fd, level, name, norm, nlen, err) < 0)
 			return -1;
 		errno = saved;
@@ -327,7 +227,7 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		/* Set to what a TCP socket has anyway (HAProxy resets
 		 * TCP_USER_TIMEOUT to 0 on every listener): nothing would
 		 * change on TCP, so nothing is pretended by remembering it. */
-		if (sockopt_is_tcp_default(fd, level, name, val, len)) {
+		if (tcpw_is_default(fd, level, name, val, len)) {
 			if (emulate_set(fd, level, name, val, len, err) < 0)
 				return -1;
 			errno = saved;
@@ -336,8 +236,11 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		/* Only leave MPTCP for an option TCP accepts: one that TCP
 		 * refuses too (IPV6_V6ONLY on an IPv4 socket, a bad value)
 		 * gets TCP's own error and the socket stays as it is. */
-		if (tcp_accepts(fd, level, name, val, len, &err, NULL, NULL) &&
-		    step_down(fd, level, name) == 0) {
+		if (tcpw_accepts(s_family(fd), level, name, val, len, NULL, NULL) < 0) {
+			err = errno;
+			break;
+		}
+		if (step_down(fd, level, name) == 0) {
 			if (real.setsockopt(fd, level, name, val, len) < 0)
 				return -1;
 			errno = saved;
@@ -371,9 +274,9 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	}
 	if (read_remembered(fd, level, name, val, len))
 		goto ok;
-	if (default_value(fd, level, name, val, len) == 0)
+	if (tcpw_default(fd, level, name, val, len) == 0)
 		goto ok;
-	return -1; /* TCP refuses it too: TCP's errno, left by default_value() */
+	return -1; /* TCP refuses it too: TCP's errno, left by tcpw_default() */
 ok:
 	errno = saved;
 	return 0;

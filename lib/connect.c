@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* connect.c - listen(2) and connect(2): where the policy decides. A socket
- * the shim made stays undecided until the program names the address that
+/* connect.c - listen(2) and connect(2): where a socket is decided. A socket
+ * the shim made stays UNDECIDED until the program names the address that
  * matters: its local address when it listens, the destination when it
  * connects (or sends with MSG_FASTOPEN, see send.c). */
 #include "shim.h"
@@ -41,7 +41,7 @@ static void log_decision(int fd, enum policy_dir dir, const struct sockaddr *sa,
 
 	if (!log_enabled(LOG_INFO))
 		return;
-	lb_start(&lb);
+	lb_start(&lb, LOG_INFO);
 	lb_str(&lb, "fd ");
 	lb_int(&lb, fd);
 	lb_str(&lb, dir == POLICY_LISTEN ? " listen " : " connect ");
@@ -63,64 +63,151 @@ static void log_decision(int fd, enum policy_dir dir, const struct sockaddr *sa,
 	lb_emit(&lb);
 }
 
+/* A decided socket keeps only the values it must read back. */
+static int keep_emulated(const struct slot_opt *o)
+{
+	return o->flags & OPT_F_EMULATED;
+}
+
+static enum why_tcp why_of(struct fd_slot *s, uint32_t st, enum why_tcp why)
+{
+	if (s->proto == IPPROTO_TCP && (st & SLOT_STEPPED))
+		return WHY_OPTION;
+	if (s->proto == IPPROTO_TCP && (st & SLOT_FELL_BACK) && why != WHY_POLICY)
+		return WHY_KERNEL;
+	return why;
+}
+
+/* Ends the decision: DECIDED, counted once. A MSG_FASTOPEN send (KEEP)
+ * keeps the options and is counted once the send has shown whether MPTCP
+ * takes it (shim_fastopen_done()). */
+static void decided(struct fd_slot *s, uint32_t st, enum policy_dir dir, enum why_tcp why,
+		    int keep)
+{
+	if (!keep) {
+		stats_count(s->proto, why_of(s, st, why));
+		slot_drop_opts(s, keep_emulated);
+	} else if (why == WHY_POLICY && s->proto == IPPROTO_TCP) {
+		st |= SLOT_POLICY_TCP;
+	}
+	slot_release(s, st,
+		     (st & ~(uint32_t)SLOT_PHASE) | SLOT_DECIDED |
+			     (dir == POLICY_LISTEN ? SLOT_LISTENER : 0));
+}
+
+void shim_fastopen_done(int fd)
+{
+	struct fd_slot *s = known_slot(fd);
+	uint32_t st;
+	int saved = errno;
+
+	if (!s || !slot_hold(s, &st, HOLD_WAIT))
+		return;
+	if (slot_phase(st) == SLOT_DECIDED && !(st & SLOT_COUNTED)) {
+		stats_count(s->proto, why_of(s, st, (st & SLOT_POLICY_TCP) ? WHY_POLICY : WHY_KERNEL));
+		slot_drop_opts(s, keep_emulated);
+		st |= SLOT_COUNTED;
+	}
+	slot_release(s, st, st);
+	errno = saved;
+}
+
+static void decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen_t len,
+		   int keep);
+
 void shim_decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen_t len)
 {
-	struct fd_slot *s = pending_slot(fd);
+	decide(fd, dir, sa, len, 0);
+}
+
+void shim_decide_fastopen(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	decide(fd, POLICY_CONNECT, sa, len, 1);
+}
+
+static void decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen_t len,
+		   int keep)
+{
+	struct fd_slot *s = undecided_slot(fd);
 	struct sockaddr_storage local;
-	uint32_t old;
+	uint32_t st;
 	unsigned rule = 0;
 	int saved = errno, want, rc;
+	enum why_tcp why = WHY_POLICY;
 	const char *note = NULL;
 
 	/* the only cost for sockets the shim did not make or already decided */
 	if (!s)
 		return;
-	if (!fdtab_trylock(s, &old)) {
-		/* busy (an option call on this fd in another thread): the
-		 * socket cannot be decided now, and must never be replaced
-		 * later, once it is connected or listening */
-		atomic_fetch_or_explicit(&s->state, SLOT_NOREPLACE, memory_order_relaxed);
+	if (!slot_hold(s, &st, HOLD_WAIT)) {
+		/* another call keeps the slot: the socket cannot be decided
+		 * now, and must never be replaced once connected/listening */
+		slot_shared(fd);
+		errno = saved;
 		return;
 	}
-	if (!(old & SLOT_PENDING) || cfg.mode != MODE_POLICY) {
-		fdtab_unlock(s, old & ~(uint32_t)SLOT_PENDING);
+	if (slot_phase(st) != SLOT_UNDECIDED) {
+		slot_release(s, st, st);
+		errno = saved;
+		return;
+	}
+	if (cfg.mode != MODE_POLICY) {
+		decided(s, st, dir, WHY_KERNEL, keep);
+		errno = saved;
+		return;
+	}
+	if (!slot_same_socket(fd, s, st)) {
+		/* the number was reused behind the shim's back: not ours */
+		slot_release(s, st, SLOT_FREE);
 		errno = saved;
 		return;
 	}
 	if (dir == POLICY_LISTEN && !sa) {
-		/* listen_address() may bind: only our own socket */
-		if (((old & SLOT_HAVE_COOKIE) && sock_cookie(fd) != s->cookie) ||
-		    listen_address(fd, s->family, &local, &len) < 0)
-			goto out;
+		/* listen_address() may bind: only on our own socket */
+		if (listen_address(fd, s->family, &local, &len) < 0) {
+			decided(s, st, dir, WHY_POLICY, keep);
+			errno = saved;
+			return;
+		}
 		sa = (struct sockaddr *)&local;
 	}
 	want = policy_decide(cfg.policy, dir, sa, len, &rule) == POLICY_MPTCP ? IPPROTO_MPTCP
 									      : IPPROTO_TCP;
-	if (want == IPPROTO_MPTCP && (old & SLOT_PINNED_TCP)) {
+	if (want == IPPROTO_MPTCP && (st & SLOT_PINNED_TCP)) {
 		want = IPPROTO_TCP;
+		why = WHY_OPTION;
 		note = "kept TCP: a TCP-only option is set";
-		atomic_fetch_add_explicit(&stats.stepped_down, 1, memory_order_relaxed);
 	} else if (want == IPPROTO_MPTCP &&
 		   atomic_load_explicit(&mptcp_refused[family_index(s->family)], memory_order_relaxed)) {
 		want = IPPROTO_TCP;
+		why = WHY_KERNEL;
 		note = "kernel refuses MPTCP";
-		atomic_fetch_add_explicit(&stats.fell_back, 1, memory_order_relaxed);
-	} else if (want == IPPROTO_MPTCP) {
-		atomic_fetch_add_explicit(&stats.upgraded, 1, memory_order_relaxed);
-	} else {
-		atomic_fetch_add_explicit(&stats.kept_policy, 1, memory_order_relaxed);
 	}
 	if (dir == POLICY_CONNECT)
 		atomic_store_explicit(&last_connect_proto[family_index(s->family)], want,
 				      memory_order_relaxed);
 	if (want != s->proto) {
 		rc = sock_replace(fd, s, want);
+		if (rc == -ESTALE) {
+			/* the number holds another socket now: not ours */
+			slot_release(s, st, SLOT_FREE);
+			errno = saved;
+			return;
+		}
 		if (rc < 0) {
-			note = rc == -EBUSY ? "socket shared (dup/fork): left as it is"
-					    : "could not replace the socket: left as it is";
+			if (want == IPPROTO_MPTCP && is_mptcp_refusal(-rc)) {
+				why = WHY_KERNEL;
+				note = "kernel refuses MPTCP";
+			} else {
+				why = WHY_STUCK;
+				note = rc == -EBUSY ? "socket shared or in use: left as it is"
+						    : "could not replace the socket: left as it is";
+				if (rc != -EBUSY)
+					shim_warn_unreplaced(-rc);
+			}
 			if (log_enabled(LOG_DEBUG)) {
 				struct logbuf lb;
-				lb_start(&lb);
+				lb_start(&lb, LOG_DEBUG);
 				lb_str(&lb, "fd ");
 				lb_int(&lb, fd);
 				lb_str(&lb, ": replacement failed: ");
@@ -128,10 +215,11 @@ void shim_decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen
 				lb_emit(&lb);
 			}
 		}
+		/* a replacement (or its attempt) may add contender flags;
+		 * what the slot says now is what counts */
 	}
 	log_decision(fd, dir, sa, len, s->proto, rule, note);
-out:
-	fdtab_unlock(s, old & ~(uint32_t)SLOT_PENDING);
+	decided(s, st, dir, why, keep);
 	errno = saved;
 }
 
@@ -147,7 +235,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	shim_ensure();
 	/* the address is read only for a socket the shim has to decide: a
 	 * bad pointer anywhere else gets the kernel's EFAULT, not a crash */
-	if (!shim_pending(fd))
+	if (!undecided_slot(fd))
 		return real.connect(fd, addr, len);
 	if (cfg.mode != MODE_POLICY)
 		shim_decide(fd, POLICY_CONNECT, NULL, 0); /* nothing to read */

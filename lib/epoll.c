@@ -1,64 +1,67 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* epoll.c - epoll_ctl(2). An epoll set holds the socket, not the fd number:
  * a socket the shim replaces leaves the set with the old socket. So the
- * registration of an undecided socket is remembered (one set; a second one
- * makes the socket never replaced) and sock_replace() makes it again. For
- * every other fd this costs one flag test. */
+ * registration of an UNDECIDED socket is recorded while its slot is held
+ * (one set; a second one makes the socket never replaced), and
+ * sock_replace() makes it again exactly as it is at that moment. For every
+ * other fd this costs one table lookup. */
 #include "shim.h"
 
 EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	struct fd_slot *s;
-	uint32_t old, add = 0;
-	int ret, saved;
+	uint32_t st;
+	int ret, saved, err;
 
 	shim_ensure();
-	s = pending_slot(fd);
-	if (!s)
+	s = undecided_slot(fd);
+	if (!s) {
+		if (known_slot(fd) && slot_owner(slot_peek(known_slot(fd))))
+			slot_touch(fd); /* a MSG_FASTOPEN step-down under way */
 		return real.epoll_ctl(epfd, op, fd, ev);
-	/* The real call and the record happen under the slot's lock, so a
-	 * replacement in another thread cannot fall between them (the
-	 * registration would then be made on the socket being dropped). */
+	}
+	/* The real call and the record happen while the slot is held, so a
+	 * replacement cannot fall between them. */
 	saved = errno;
-	if (!fdtab_lock_bounded(s, &old, FDTAB_TRIES_LONG)) {
-		/* cannot remember it: the socket must then never be replaced */
-		atomic_fetch_or_explicit(&s->state, SLOT_NOREPLACE, memory_order_relaxed);
+	if (!slot_hold(s, &st, HOLD_WAIT)) {
+		/* owned by a replacement: it gives up, the registration goes
+		 * on the socket as it is */
+		slot_touch(fd);
 		errno = saved;
 		return real.epoll_ctl(epfd, op, fd, ev);
 	}
 	ret = real.epoll_ctl(epfd, op, fd, ev);
 	if (ret < 0) {
-		int err = errno;
-		fdtab_unlock(s, old);
+		err = errno;
+		slot_release(s, st, st);
 		errno = err;
 		return ret;
 	}
-	saved = errno;
 	switch (op) {
 	case EPOLL_CTL_ADD:
-		if (old & SLOT_EPOLL) {
-			add = SLOT_NOREPLACE; /* in two sets: not worth the book-keeping */
+		if (st & SLOT_EPOLL) {
+			st |= SLOT_NOREPLACE; /* in two sets: not worth the book-keeping */
 			break;
 		}
 		s->epfd = epfd;
 		s->ep_events = ev ? ev->events : 0;
 		s->ep_data = ev ? ev->data.u64 : 0;
-		add = SLOT_EPOLL;
+		st |= SLOT_EPOLL;
 		break;
 	case EPOLL_CTL_MOD:
-		if ((old & SLOT_EPOLL) && s->epfd == epfd && ev) {
+		if ((st & SLOT_EPOLL) && s->epfd == epfd && ev) {
 			s->ep_events = ev->events;
 			s->ep_data = ev->data.u64;
 		}
 		break;
 	case EPOLL_CTL_DEL:
-		if ((old & SLOT_EPOLL) && s->epfd == epfd)
-			old &= ~(uint32_t)SLOT_EPOLL;
+		if ((st & SLOT_EPOLL) && s->epfd == epfd)
+			st &= ~(uint32_t)SLOT_EPOLL;
 		break;
 	default:
 		break;
 	}
-	fdtab_unlock(s, old | add);
+	slot_release(s, st, st);
 	errno = saved;
 	return ret;
 }

@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* fdtab.h - what the shim remembers per file descriptor.
+/* fdtab.h - where the shim keeps what it remembers per file descriptor:
+ * the storage only. Who may change a slot, and when, is slot.h's business.
  *
  * A two-level table indexed by fd number: a static directory of chunk
- * pointers, chunks mmap()ed on first use and installed with compare-and-swap,
- * never freed. No malloc and no locks: each slot has an atomic state word
- * whose SLOT_BUSY bit is taken with a compare-and-swap (try-lock, never
- * waited on, so a signal handler that interrupts its holder just passes the
- * call through). Fields other than `state` are only touched while BUSY.
- *
- * Remembered state is only trusted after checking the socket's identity
- * (SO_COOKIE), since an fd may be closed or replaced behind the shim's back
- * (raw syscalls, close_range, exec). */
+ * pointers, chunks mmap()ed on first use and installed with compare-and-
+ * swap, never freed. A slot is 40 bytes; the options remembered for a
+ * socket live out of line, in blocks taken from a lock-free pool (mmap()ed
+ * arenas, a tagged free list), so a socket that remembers nothing costs
+ * its slot only. No malloc, no locks: usable from signal handlers. */
 #ifndef MPTCPIFY_FDTAB_H
 #define MPTCPIFY_FDTAB_H
 
@@ -22,29 +19,14 @@
 #define FDTAB_MAX_FD (1 << 20)
 
 /* Options remembered per socket (replayed when a socket is replaced, read
- * back when emulated). */
+ * back when emulated), at most SLOT_OPT_MAXLEN bytes each. */
 #define SLOT_MAX_OPTS 24
 #define SLOT_OPT_MAXLEN 40
 
-/* slot.state bits */
+/* slot_opt.flags */
 enum {
-	SLOT_USED = 1u << 0,      /* the slot describes a socket */
-	SLOT_PENDING = 1u << 1,   /* created by the shim, listen/connect not yet seen */
-	SLOT_BUSY = 1u << 2,      /* a thread is working on the slot */
-	SLOT_NOREPLACE = 1u << 3, /* never replace: shared by dup/fork, or an
-				     option could not be remembered */
-	SLOT_HAVE_COOKIE = 1u << 4,
-	SLOT_PINNED_TCP = 1u << 5, /* an option that exists only on TCP was set */
-	SLOT_EPOLL = 1u << 6,      /* registered in one epoll set (epfd, ev) */
-};
-
-/* Bits that another thread may add without the lock (atomic OR) and that
- * an unlock must not drop. */
-#define SLOT_STICKY_BITS ((uint32_t)SLOT_NOREPLACE)
-
-/* opt.flags */
-enum {
-	OPT_F_EMULATED = 1, /* the kernel refused it; value only remembered */
+	OPT_F_EMULATED = 1, /* the kernel refused it (or it was held back): the
+			       value is only remembered, and read back */
 };
 
 struct slot_opt {
@@ -55,17 +37,19 @@ struct slot_opt {
 	unsigned char val[SLOT_OPT_MAXLEN];
 };
 
+/* One fd's slot. `state` is the only field read or written without owning
+ * the slot (see slot.h); the others belong to its owner. */
 struct fd_slot {
 	_Atomic uint32_t state;
-	uint32_t locked_state; /* state when the holder took it (sticky bits) */
 	uint16_t family;    /* AF_INET / AF_INET6 */
 	uint16_t proto;     /* IPPROTO_TCP or IPPROTO_MPTCP, as the shim made it */
-	uint16_t nopts;
-	uint64_t cookie;    /* SO_COOKIE when SLOT_HAVE_COOKIE */
-	int epfd;           /* with SLOT_EPOLL: the epoll set and ... */
-	uint32_t ep_events; /* ... the registration, re-made after a replacement */
-	uint64_t ep_data;
-	struct slot_opt opts[SLOT_MAX_OPTS];
+	uint64_t cookie;    /* SO_COOKIE, with SLOT_HAVE_COOKIE */
+	uint32_t opts;      /* first option block (0: none) */
+	int32_t epfd;       /* with SLOT_EPOLL: the epoll set, and */
+	uint64_t ep_data;   /* the registration's data and */
+	uint32_t ep_events; /* events, as the program made them */
+	int32_t tmpfd;      /* the new socket while a replacement is being
+			       built (-1: none): a fork child closes it */
 };
 
 /* The slot for FD, allocating its chunk when CREATE; NULL when FD is out of
@@ -73,46 +57,25 @@ struct fd_slot {
  * memory is exhausted. */
 struct fd_slot *fdtab_get(int fd, int create);
 
-/* Try-locks SLOT: returns 1 and stores the state it had in *OLD_STATE, or
- * returns 0 (and does nothing) when another thread or an interrupted
- * caller holds it: callers then pass the call through untouched. */
-int fdtab_trylock(struct fd_slot *s, uint32_t *old_state);
+/* Calls FN for every slot from FIRST to LAST (inclusive) whose state is
+ * not 0, skipping chunks never allocated. */
+void fdtab_foreach(unsigned first, unsigned last,
+		   void (*fn)(int fd, struct fd_slot *s, void *ctx), void *ctx);
 
-/* Releases SLOT, storing NEW_STATE (without SLOT_BUSY) plus any sticky bit
- * (SLOT_NOREPLACE) another thread added while it was held (not one the slot
- * had before: a holder that starts the slot afresh drops those). If the slot was cleared
- * by fdtab_clear() meanwhile (close from another thread), the clear wins
- * and nothing is stored. */
-void fdtab_unlock(struct fd_slot *s, uint32_t new_state);
+/* Bytes of memory the table holds now (slots and option blocks): for the
+ * benchmarks' memory figures. */
+unsigned long fdtab_memory(void);
 
-/* Forgets FD (close, dup2 onto it). Lock-free; safe on any fd. */
-void fdtab_clear(int fd);
-
-/* Forgets every fd from FIRST to LAST inclusive (close_range, closefrom). */
-void fdtab_clear_range(unsigned first, unsigned last);
-
-/* Sets bits in FD's state without locking (e.g. SLOT_NOREPLACE on dup). */
-void fdtab_set_bits(int fd, uint32_t bits);
-
-/* Takes SLOT's lock, trying up to TRIES times (yielding the CPU between)
- * while another thread holds it; gives up (returns 0) when the holder does
- * not let go, e.g. because it is the code this signal handler interrupted. */
-int fdtab_lock_bounded(struct fd_slot *s, uint32_t *old_state, int tries);
-
-/* Tries for a quick option call, and for epoll_ctl(), which must not run
- * beside a replacement of the same socket (a few milliseconds at most). */
-#define FDTAB_TRIES_SHORT 200
-#define FDTAB_TRIES_LONG 20000
-
-/* Calls FN for every slot in use (fork preparation). */
-void fdtab_foreach(void (*fn)(int fd, struct fd_slot *s, void *ctx), void *ctx);
-
-/* Remembered option LEVEL/NAME of a locked slot, or NULL. */
+/* The options of a slot (its owner only). */
 struct slot_opt *slot_find_opt(struct fd_slot *s, int level, int name);
-
-/* Remembers (or overwrites) an option in a locked slot. Returns 0, or -1
- * when it cannot be remembered (too long, table full). */
+/* Remembers (or overwrites) an option. Returns 0, or -1 when it cannot be
+ * remembered (too long, SLOT_MAX_OPTS reached, no memory). */
 int slot_put_opt(struct fd_slot *s, int level, int name, const void *val,
 		 socklen_t len, int flags);
+/* The Nth remembered option in the order they were first set, or NULL. */
+struct slot_opt *slot_opt_at(struct fd_slot *s, unsigned n);
+/* Forgets every option (NULL keeps none) or those FILTER returns 0 for,
+ * giving emptied blocks back to the pool. */
+void slot_drop_opts(struct fd_slot *s, int (*keep)(const struct slot_opt *o));
 
 #endif

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* log.h - async-signal-safe logging: a line is built in a stack buffer with
- * the lb_*() helpers and written with one write(2) to stderr. No malloc, no
- * stdio, no locks; errno is preserved. */
+ * the lb_*() helpers and handed to the sink, which never changes the
+ * program's fate: no signal (SIGPIPE, SIGXFSZ) is raised, nothing blocks,
+ * and a line goes only to the stderr the process started with (checked at
+ * each write: fd 2 may have been closed and reused), to MPTCPIFY_LOG_FILE,
+ * or to syslog; when in doubt the line is dropped. No malloc, no stdio, no
+ * locks; errno is preserved. */
 #ifndef MPTCPIFY_LOG_H
 #define MPTCPIFY_LOG_H
 
@@ -31,10 +35,20 @@ int log_parse_level(const char *s);
 struct logbuf {
 	char buf[512];
 	size_t len;
+	int level; /* for syslog's priority */
 };
 
-/* Starts a line "mptcpify[PID]: ". */
-void lb_start(struct logbuf *lb);
+/* Notes which stderr the process started with (call once, early). */
+void log_init(void);
+
+/* Sends lines to SPEC instead of stderr: an absolute path (opened
+ * append-only for each line, created 0600 if missing) "syslog" (the
+ * local syslog socket, /dev/log) or "stderr" (the default). Returns 0, or -1 when SPEC is neither
+ * (the target is then unchanged). */
+int log_set_target(const char *spec);
+
+/* Starts a line "mptcpify[PID]: " at level LVL. */
+void lb_start(struct logbuf *lb, enum log_level lvl);
 void lb_str(struct logbuf *lb, const char *s);
 void lb_strn(struct logbuf *lb, const char *s, size_t n);
 void lb_int(struct logbuf *lb, long v);
@@ -43,7 +57,7 @@ void lb_uint(struct logbuf *lb, unsigned long v);
 void lb_addr(struct logbuf *lb, const struct sockaddr *sa, socklen_t len);
 /* Symbolic errno name ("ENOPROTOOPT"), or the number. */
 void lb_errno(struct logbuf *lb, int err);
-/* Appends '\n' and writes the line to stderr (fd 2), preserving errno. */
+/* Appends '\n' and hands the line to the sink, preserving errno. */
 void lb_emit(struct logbuf *lb);
 
 /* One fixed message at LVL: "mptcpify[PID]: MSG\n". */

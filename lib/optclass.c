@@ -103,6 +103,45 @@ const struct opt_info optclass_table[] = {
 #undef E
 #undef T
 
+/* Once a socket is connected, listening or accepted it cannot step down to
+ * TCP any more. Options of class emulate stay emulated. Of class tcp, those
+ * listed here have nothing left to act on, or nothing the program can miss
+ * more than an error: they succeed, are remembered and read back as TCP
+ * would (docs/options.md says why, per option). Every other tcp option gets
+ * the kernel's error: it protects or changes the data (authentication,
+ * filters, kTLS, repair), and an error lets the program choose. */
+static const struct {
+	int level;
+	int optname;
+} emulated_once_decided[] = {
+	{ SOL_TCP, TCP_USER_TIMEOUT }, /* not enforced: MPTCP has none */
+	{ SOL_TCP, TCP_SAVE_SYN },     /* the SYN is gone by then */
+	{ SOL_SOCKET, SO_OOBINLINE },  /* MPTCP delivers urgent data in-band */
+	{ SOL_TCP, TCP_KEEPIDLE },     /* keepalive timing: kernel defaults */
+	{ SOL_TCP, TCP_KEEPINTVL },
+	{ SOL_TCP, TCP_KEEPCNT },
+	{ SOL_IP, IP_FREEBIND },       /* the address is bound by then */
+	{ SOL_IP, IP_TRANSPARENT },
+	{ SOL_IPV6, IPV6_FREEBIND },
+	{ SOL_IPV6, IPV6_TRANSPARENT },
+	{ SOL_IP, IP_LOCAL_PORT_RANGE }, /* the port is chosen by then */
+	{ SOL_TCP, TCP_SYNCNT },       /* the handshake is over */
+	{ SOL_TCP, TCP_WINDOW_CLAMP },
+};
+
+enum opt_class optclass_decided(const struct opt_overrides *ov, int level, int optname)
+{
+	enum opt_class cls = optclass_get(ov, level, optname);
+
+	if (cls != OPT_TCP)
+		return cls;
+	for (size_t i = 0; i < sizeof(emulated_once_decided) / sizeof(emulated_once_decided[0]); i++)
+		if (emulated_once_decided[i].level == level &&
+		    emulated_once_decided[i].optname == optname)
+			return OPT_EMULATE;
+	return OPT_ERROR;
+}
+
 const struct opt_info *optclass_find(int level, int optname)
 {
 	/* SOL_IP == IPPROTO_IP, SOL_TCP == IPPROTO_TCP, SOL_IPV6 == IPPROTO_IPV6 */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* replace.c - swapping the socket behind an fd for one of another protocol,
- * so that the program cannot tell: same fd number (dup3 onto it), same
- * O_NONBLOCK and FD_CLOEXEC, same bound address and port, every option it
- * set replayed. Only ever done to sockets that are neither listening nor
- * connected, and only after checking the fd still holds the socket the
- * shim made (SO_COOKIE). */
+ * as one transaction the program cannot tell from nothing: same fd number
+ * (dup3 onto it), same O_NONBLOCK, FD_CLOEXEC and other status flags, same
+ * owner and signal, same bound address and port, every option it set
+ * replayed, its epoll registration made again exactly. Only ever done to a
+ * socket the shim made, neither listening nor connected, and only while the
+ * slot is owned (slot.h): anything the program does to the fd meanwhile
+ * makes the replacement give up, or, during the short commit, waits. */
 #include "shim.h"
 #include "tcpwould.h"
 #include "tempsock.h"
@@ -12,10 +14,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-int sock_undecided(int fd)
+int sock_unconnected(int fd)
 {
 	int acc = 0;
 	socklen_t len = sizeof(acc);
@@ -56,8 +62,13 @@ static int is_unbound(const struct sockaddr_storage *sa)
  * one cannot be carried over (then the replacement is abandoned). */
 static int replay_options(int oldfd, int newfd, struct fd_slot *s, int proto)
 {
-	for (unsigned i = 0; i < s->nopts; i++) {
-		struct slot_opt *o = &s->opts[i];
+	struct slot_opt *o;
+
+	for (unsigned i = 0; (o = slot_opt_at(s, i)); i++) {
+		if (proto == IPPROTO_MPTCP && held_back_on_mptcp(o->level, o->name)) {
+			o->flags |= OPT_F_EMULATED; /* remembered, not applied */
+			continue;
+		}
 		if (real.setsockopt(newfd, o->level, o->name, o->val, o->len) == 0) {
 			o->flags &= (uint8_t)~OPT_F_EMULATED;
 			continue;
@@ -67,7 +78,7 @@ static int replay_options(int oldfd, int newfd, struct fd_slot *s, int proto)
 		     tcpw_is_default(oldfd, o->level, o->name, o->val, o->len))) {
 			/* remembered as the old (TCP) socket reads it back */
 			if (!(o->flags & OPT_F_EMULATED)) {
-				unsigned char back[SLOT_OPT_MAXLEN];
+				unsigned char back[64];
 				socklen_t blen = sizeof(back);
 				if (real.getsockopt(oldfd, o->level, o->name, back, &blen) == 0 &&
 				    blen <= SLOT_OPT_MAXLEN) {
@@ -85,46 +96,220 @@ static int replay_options(int oldfd, int newfd, struct fd_slot *s, int proto)
 	return 0;
 }
 
+/* ---- the epoll registration --------------------------------------------- */
+
+/* Parses an unsigned number in BASE at *P; advances *P. */
+static unsigned long long parse_num(const char **p, const char *end, int base)
+{
+	unsigned long long v = 0;
+	while (*p < end && **p == ' ')
+		(*p)++;
+	for (; *p < end; (*p)++) {
+		int d;
+		char c = **p;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else
+			break;
+		v = v * (unsigned)base + (unsigned)d;
+	}
+	return v;
+}
+
+/* Finds "KEY" in [P, END) and returns what follows it, or NULL. */
+static const char *after(const char *p, const char *end, const char *key)
+{
+	size_t k = strlen(key);
+	for (; p + k <= end; p++)
+		if (memcmp(p, key, k) == 0)
+			return p + k;
+	return NULL;
+}
+
+/* Looks up FD's socket (inode INO) in the epoll set EPFD through
+ * /proc/self/fdinfo: 1 with its current events and data (a ONESHOT
+ * registration that fired has no event bits left), 0 when the set does not
+ * hold it, -1 when that cannot be read. */
+static int epoll_lookup(int epfd, int fd, unsigned long ino, uint32_t *events, uint64_t *data)
+{
+	char path[64], buf[4096];
+	struct logbuf pb;
+	size_t have = 0;
+	int pfd, found = 0;
+
+	pb.len = 0;
+	lb_str(&pb, "/proc/self/fdinfo/");
+	lb_int(&pb, epfd);
+	memcpy(path, pb.buf, pb.len + 1);
+	pfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pfd < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = read(pfd, buf + have, sizeof(buf) - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			found = -1;
+			break;
+		}
+		have += (size_t)n;
+		/* every complete line */
+		char *line = buf, *nl;
+		while ((nl = memchr(line, '\n', have - (size_t)(line - buf)))) {
+			const char *p = after(line, nl, "tfd:");
+			if (p && (int)parse_num(&p, nl, 10) == fd) {
+				const char *e = after(p, nl, "events:");
+				const char *d = after(p, nl, "data:");
+				const char *i = after(p, nl, "ino:");
+				if (e && d && i && parse_num(&i, nl, 16) == ino) {
+					*events = (uint32_t)parse_num(&e, nl, 16);
+					*data = parse_num(&d, nl, 16);
+					found = 1;
+				}
+			}
+			line = nl + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (found || n == 0)
+			break;
+		if (have == sizeof(buf)) /* a line longer than the buffer */
+			have = 0;
+	}
+	close(pfd);
+	return found;
+}
+
+/* What the program's registration of FD in S->epfd is now, read just before
+ * the old socket goes: 1 (re-make it with *EV), 0 (there is none: nothing
+ * to re-make), -1 (it cannot be re-made exactly: do not replace). */
+static int epoll_current(int fd, struct fd_slot *s, struct epoll_event *ev)
+{
+	const uint32_t flag_bits = EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE | EPOLLWAKEUP;
+	struct stat stt;
+	uint32_t events;
+	uint64_t data;
+	int r = -1;
+
+	if (fstat(fd, &stt) == 0)
+		r = epoll_lookup(s->epfd, fd, (unsigned long)stt.st_ino, &events, &data);
+	if (r == 0)
+		return 0;
+	if (r == 1) {
+		if (!(events & ~flag_bits))
+			return -1; /* a ONESHOT that fired: cannot be re-made disarmed */
+		ev->events = events;
+		ev->data.u64 = data;
+		return 1;
+	}
+	/* No /proc: a MOD with the same event proves the set holds this
+	 * socket and changes nothing, except for registrations whose state
+	 * MOD cannot show or must not touch. */
+	if (s->ep_events & (EPOLLONESHOT | EPOLLEXCLUSIVE))
+		return -1;
+	ev->events = s->ep_events;
+	ev->data.u64 = s->ep_data;
+	if (real.epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, ev) == 0)
+		return 1;
+	return errno == ENOENT || errno == EBADF ? 0 : -1;
+}
+
+/* ---- the transaction ---------------------------------------------------- */
+
+/* Blocks every signal that can be blocked in this thread (a handler that
+ * acts on the fd must run before the commit or after it, never inside). */
+static void block_signals(sigset_t *old)
+{
+	sigset_t all;
+	sigfillset(&all);
+	/* faults must still kill, not hang */
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGFPE);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+static void drop_temp(struct fd_slot *s, int newfd)
+{
+	s->tmpfd = -1; /* first: a fork child must never close a reused number */
+	real.close(newfd);
+}
+
 int sock_replace(int fd, struct fd_slot *s, int proto)
 {
-	uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
+	uint32_t state = slot_peek(s);
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
-	int fl, fdfl, newfd, bound, user_reuse = 0, one = 1, zero = 0, err, sig = 0;
+	int fl, fdfl, newfd, bound, user_reuse = 0, one = 1, zero = 0, err, sig = 0, epoll_rc = 0;
 	struct f_owner_ex owner = { F_OWNER_PID, 0 };
+	struct epoll_event ev;
+	sigset_t oldmask;
 
 	if (state & SLOT_NOREPLACE)
 		return -EBUSY;
-	/* the same socket (when its identity was taken), and still neither
-	 * listening nor connected: a connect() the shim did not see (raw
-	 * syscall, io_uring) must never lead to a connection being swapped */
-	if ((state & SLOT_HAVE_COOKIE) && sock_cookie(fd) != s->cookie)
-		return -ESTALE;
-	if (!sock_undecided(fd))
-		return -ESTALE;
+	s->tmpfd = -1;
+	if (!slot_begin_replace(s))
+		return -EBUSY;
+	/* the same socket, and still neither listening nor connected: a
+	 * connect() the shim did not see (raw syscall, io_uring) must never
+	 * lead to a connection being swapped */
+	if (!slot_same_socket(fd, s, state)) {
+		err = ESTALE; /* not the shim's socket any more */
+		goto abort;
+	}
+	if (!sock_unconnected(fd)) {
+		err = EISCONN;
+		goto abort;
+	}
 	fl = real.fcntl(fd, F_GETFL);
 	fdfl = real.fcntl(fd, F_GETFD);
-	if (fl >= 0 && (fl & O_ASYNC)) {
+	if (fl < 0 || fdfl < 0 || real.getsockname(fd, (struct sockaddr *)&local, &len) < 0) {
+		err = errno;
+		goto abort;
+	}
+	if (fl & O_ASYNC) {
 		real.fcntl(fd, F_GETOWN_EX, &owner);
 		sig = real.fcntl(fd, F_GETSIG);
 	}
-	if (fl < 0 || fdfl < 0 || real.getsockname(fd, (struct sockaddr *)&local, &len) < 0)
-		return -errno;
 	bound = !is_unbound(&local);
 
-	newfd = real.socket(s->family,
-			    SOCK_STREAM | (fl & O_NONBLOCK ? SOCK_NONBLOCK : 0) |
-				    (fdfl & FD_CLOEXEC ? SOCK_CLOEXEC : 0),
-			    proto);
+	/* always close-on-exec while it is the shim's: an exec in another
+	 * thread must not inherit it (dup3 gives FD the program's flag) */
+	newfd = temp_socket(s->family, SOCK_STREAM | (fl & O_NONBLOCK ? SOCK_NONBLOCK : 0), proto);
 	if (newfd < 0) {
 		err = errno;
 		if (proto == IPPROTO_MPTCP && is_mptcp_refusal(err))
 			shim_note_refusal(s->family, err);
-		return -err;
+		goto abort;
 	}
+	s->tmpfd = newfd;
 	if (replay_options(fd, newfd, s, proto) < 0) {
 		err = EOPNOTSUPP;
 		goto fail;
+	}
+	/* properties of the open file description go on the new one now */
+	if (fl & O_ASYNC) {
+		real.fcntl(newfd, F_SETOWN_EX, &owner);
+		real.fcntl(newfd, F_SETSIG, sig);
+	}
+	if (fl & ~(O_ACCMODE | O_NONBLOCK | O_LARGEFILE))
+		real.fcntl(newfd, F_SETFL, fl);
+
+	/* ---- commit: the fd changes hands; nothing of the program's can
+	 * run in between in this thread, and other threads wait ---- */
+	block_signals(&oldmask);
+	if (!slot_begin_commit(s)) {
+		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+		err = EBUSY;
+		goto fail;
+	}
+	/* last look at the identity (a raw-syscall close and reuse) */
+	if ((state & SLOT_HAVE_COOKIE) && sock_cookie(fd) != s->cookie) {
+		err = ESTALE;
+		goto fail_commit;
 	}
 	if (bound) {
 		/* The old socket still holds the port: both sockets need
@@ -139,48 +324,47 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 			err = errno;
 			if (!user_reuse)
 				real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero));
-			goto fail;
+			goto fail_commit;
 		}
+		if (!user_reuse)
+			real.setsockopt(newfd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero));
 	}
-	/* Is the remembered epoll set still the one holding this socket (the
-	 * program may have closed it and got the number for another set)?
-	 * A MOD with the same event answers without changing anything. */
-	int reregister = 0;
 	if (state & SLOT_EPOLL) {
-		struct epoll_event cur = { .events = s->ep_events, .data.u64 = s->ep_data };
-		reregister = real.epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &cur) == 0;
+		epoll_rc = epoll_current(fd, s, &ev);
+		if (epoll_rc < 0) {
+			err = EBUSY;
+			if (bound && !user_reuse)
+				real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero));
+			goto fail_commit;
+		}
 	}
 	/* dup3 closes the old socket and puts the new one at FD atomically:
 	 * no other thread can see FD free in between. */
 	if (real.dup3(newfd, fd, fdfl & FD_CLOEXEC ? O_CLOEXEC : 0) < 0) {
 		err = errno;
-		goto fail;
+		goto fail_commit;
 	}
-	real.close(newfd);
-	if (bound && !user_reuse)
-		real.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero));
-	if (reregister) {
-		/* epoll registers the socket, not the number: closing the old
-		 * one dropped it from the program's epoll set (nginx adds its
-		 * upstream sockets before connect()) */
-		struct epoll_event ev = { .events = s->ep_events, .data.u64 = s->ep_data };
-		if (real.epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-			log_msg(LOG_WARN, "could not put a replaced socket back into its epoll set");
-	}
-	if (fl & O_ASYNC) {
-		/* signal-driven I/O: the owner and the signal go with it */
-		real.fcntl(fd, F_SETOWN_EX, &owner);
-		real.fcntl(fd, F_SETSIG, sig);
-	}
-	if (fl & ~(O_ACCMODE | O_NONBLOCK | O_LARGEFILE))
-		real.fcntl(fd, F_SETFL, fl); /* O_ASYNC and the like */
+	if (epoll_rc == 1 && real.epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		log_msg(LOG_WARN, "could not put a replaced socket back into its epoll set");
+	slot_end_replace(s);
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+	drop_temp(s, newfd);
 	s->proto = (uint16_t)proto;
-	/* the new socket's identity, for whatever acts on the slot later
-	 * (emulated values, a MSG_FASTOPEN step-down) */
+	/* the new socket's identity, for whatever acts on the slot later */
 	if (state & SLOT_HAVE_COOKIE)
 		s->cookie = sock_cookie(fd);
 	return 0;
+
+fail_commit:
+	/* owner back to HELD before a handler may run again: it would wait
+	 * for COMMITTING */
+	slot_end_replace(s);
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+	drop_temp(s, newfd);
+	return -err;
 fail:
-	real.close(newfd);
+	drop_temp(s, newfd);
+abort:
+	slot_end_replace(s);
 	return -err;
 }

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 struct real_funcs real;
@@ -31,6 +32,8 @@ static void resolve_real(void)
 static void report_error(void *ctx, const struct policy_error *e)
 {
 	struct logbuf lb;
+	lb_start(&lb, LOG_ERROR);
+	lb.len = 0;
 	size_t n = policy_error_format(e, (const char *)ctx, lb.buf, sizeof(lb.buf) - 2);
 	lb.len = n;
 	if (log_enabled(LOG_ERROR))
@@ -43,6 +46,10 @@ static void read_config(void)
 
 	/* secure_getenv: nothing from the environment in setuid/setgid
 	 * processes; they run with the defaults (warn, all-mode). */
+	log_init();
+	v = secure_getenv("MPTCPIFY_LOG_FILE");
+	if (v && v[0] && log_set_target(v) < 0)
+		log_msg(LOG_WARN, "MPTCPIFY_LOG_FILE: expected an absolute path or syslog; logging to stderr");
 	v = secure_getenv("MPTCPIFY_LOG");
 	if (v) {
 		int lvl = log_parse_level(v);
@@ -90,6 +97,7 @@ static void read_config(void)
 }
 
 static void atfork_prepare(void);
+static void atfork_parent(void);
 static void atfork_child(void);
 
 static void init_once(int from_constructor);
@@ -116,7 +124,7 @@ static void init_once(int from_constructor)
 	}
 	int saved = errno;
 	read_config();
-	pthread_atfork(atfork_prepare, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	if (!from_constructor)
 		log_msg(LOG_DEBUG, "initialised by a call made before the library's constructor ran");
 	errno = saved;
@@ -129,46 +137,46 @@ __attribute__((constructor)) static void shim_constructor(void)
 }
 
 /* A socket still undecided when the process forks is shared by parent and
- * child: replacing it in one would split it, so it keeps its protocol. */
-static void mark_shared(int fd, struct fd_slot *s, void *ctx)
-{
-	(void)fd;
-	(void)ctx;
-	atomic_fetch_or_explicit(&s->state, SLOT_NOREPLACE, memory_order_relaxed);
-}
-
+ * child: replacing it in one would split it, so it keeps its protocol; a
+ * replacement under way is let finish first (slot.c). */
 static void atfork_prepare(void)
 {
-	fdtab_foreach(mark_shared, NULL);
+	slot_fork_prepare();
 }
 
-/* The child has one thread: a slot that another parent thread held at
- * fork() would stay busy for ever. */
-static void release_busy(int fd, struct fd_slot *s, void *ctx)
+static void atfork_parent(void)
 {
-	(void)fd;
-	(void)ctx;
-	atomic_fetch_and_explicit(&s->state, ~(uint32_t)SLOT_BUSY, memory_order_relaxed);
+	slot_fork_parent();
 }
 
 static void atfork_child(void)
 {
-	fdtab_foreach(release_busy, NULL);
+	slot_fork_child();
 	/* the child reports only what it does itself */
 	atomic_store(&stats.upgraded, 0);
 	atomic_store(&stats.kept_policy, 0);
 	atomic_store(&stats.fell_back, 0);
 	atomic_store(&stats.stepped_down, 0);
 	atomic_store(&stats.emulated, 0);
+	atomic_store(&stats.stuck, 0);
 }
 
 __attribute__((destructor)) static void shim_destructor(void)
 {
 	struct logbuf lb;
 
+	unsigned long any;
+
 	if (!cfg.stats)
 		return;
-	lb_start(&lb);
+	/* a process that did nothing with TCP sockets has nothing to say
+	 * (a compiler run by a server, a pre-authentication child) */
+	any = atomic_load(&stats.upgraded) | atomic_load(&stats.kept_policy) |
+	      atomic_load(&stats.fell_back) | atomic_load(&stats.stepped_down) |
+	      atomic_load(&stats.emulated) | atomic_load(&stats.stuck);
+	if (!any)
+		return;
+	lb_start(&lb, LOG_ERROR);
 	lb_str(&lb, "stats: upgraded ");
 	lb_uint(&lb, atomic_load(&stats.upgraded));
 	lb_str(&lb, ", kept TCP by policy ");
@@ -179,6 +187,10 @@ __attribute__((destructor)) static void shim_destructor(void)
 	lb_uint(&lb, atomic_load(&stats.stepped_down));
 	lb_str(&lb, ", options emulated ");
 	lb_uint(&lb, atomic_load(&stats.emulated));
+	if (atomic_load(&stats.stuck)) {
+		lb_str(&lb, ", left as made (could not be replaced) ");
+		lb_uint(&lb, atomic_load(&stats.stuck));
+	}
 	lb_emit(&lb);
 }
 
@@ -194,7 +206,7 @@ void shim_note_refusal(int family, int err)
 	/* one warning per process, whichever family met the refusal first */
 	if (!log_enabled(LOG_WARN) || atomic_exchange(&warned, 1))
 		return;
-	lb_start(&lb);
+	lb_start(&lb, LOG_WARN);
 	lb_str(&lb, "warning: the kernel refuses MPTCP sockets (");
 	lb_errno(&lb, err);
 	switch (err) {
@@ -231,4 +243,78 @@ uint64_t sock_cookie(int fd)
 	if (real.getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0)
 		return 0;
 	return cookie;
+}
+
+int slot_same_socket(int fd, struct fd_slot *s, uint32_t st)
+{
+	int dom = 0;
+	socklen_t l = sizeof(dom);
+
+	if (st & SLOT_HAVE_COOKIE)
+		return sock_cookie(fd) == s->cookie;
+	/* no identity was taken (all-mode): every libc path that ends or
+	 * makes an fd number keeps the table right; what is left to check is
+	 * that the number holds a socket of the kind the shim made */
+	return sock_protocol(fd) == s->proto &&
+	       real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) == 0 && dom == s->family;
+}
+
+void stats_count(int proto, enum why_tcp why)
+{
+	atomic_ulong *c;
+
+	if (proto == IPPROTO_MPTCP)
+		c = &stats.upgraded;
+	else if (why == WHY_OPTION)
+		c = &stats.stepped_down;
+	else if (why == WHY_KERNEL)
+		c = &stats.fell_back;
+	else if (why == WHY_STUCK)
+		c = &stats.stuck;
+	else
+		c = &stats.kept_policy;
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+void shim_warn_unreplaced(int err)
+{
+	static atomic_int warned;
+	struct logbuf lb;
+
+	if (!log_enabled(LOG_WARN) || atomic_exchange(&warned, 1))
+		return;
+	lb_start(&lb, LOG_WARN);
+	lb_str(&lb, "warning: a socket the policy decides could not be replaced (");
+	lb_errno(&lb, err);
+	lb_str(&lb, err == EMFILE || err == ENFILE ? ": at the file-descriptor limit" : "");
+	lb_str(&lb, "): it keeps the protocol it was made with; said once");
+	lb_emit(&lb);
+}
+
+/* Kernels on which an MPTCP listener accepts TCP_DEFER_ACCEPT but its
+ * connections then never complete an MP_JOIN (tests/kernels measures it
+ * per kernel; docs/kernels.md). Read once, from uname(2). */
+int defer_accept_breaks_joins(void)
+{
+	static atomic_int known; /* 0 unknown, 1 no, 2 yes */
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+	struct utsname u;
+
+	if (k)
+		return k == 2;
+	k = 2;
+	if (uname(&u) == 0) {
+		unsigned major = 0, minor = 0;
+		const char *p = u.release;
+		while (*p >= '0' && *p <= '9')
+			major = major * 10 + (unsigned)(*p++ - '0');
+		if (*p == '.')
+			p++;
+		while (*p >= '0' && *p <= '9')
+			minor = minor * 10 + (unsigned)(*p++ - '0');
+		/* before 5.19 MPTCP refuses the option (it is emulated) */
+		k = major * 100 + minor >= 519 ? 2 : 1;
+	}
+	atomic_store_explicit(&known, k, memory_order_relaxed);
+	return k == 2;
 }

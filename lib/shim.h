@@ -8,11 +8,13 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "fdtab.h"
+#include "slot.h"
 #include "log.h"
 #include "mptcpify/optclass.h"
 #include "mptcpify/policy.h"
@@ -49,7 +51,11 @@
 	X(int, fcntl64, (int, int, ...))                                          \
 	X(int, close_range, (unsigned, unsigned, int))                            \
 	X(void, closefrom, (int))                                                 \
-	X(int, epoll_ctl, (int, int, int, struct epoll_event *))
+	X(int, epoll_ctl, (int, int, int, struct epoll_event *))                  \
+	X(int, accept, (int, struct sockaddr *, socklen_t *))                     \
+	X(int, accept4, (int, struct sockaddr *, socklen_t *, int))               \
+	X(int, fclose, (FILE *))                                                  \
+	X(int, ioctl, (int, unsigned long, ...))
 
 struct real_funcs {
 #define X(ret, name, args) ret(*name) args;
@@ -93,6 +99,7 @@ struct shim_stats {
 	atomic_ulong fell_back;    /* kept TCP because the kernel refused MPTCP */
 	atomic_ulong stepped_down; /* made TCP because of an option */
 	atomic_ulong emulated;     /* option calls answered by emulation */
+	atomic_ulong stuck;        /* left as made: could not be replaced */
 };
 extern struct shim_stats stats;
 
@@ -140,34 +147,58 @@ int sock_protocol(int fd);
 /* The socket's SO_COOKIE, or 0. */
 uint64_t sock_cookie(int fd);
 
-/* Replaces the unconnected socket behind FD (whose slot S the caller has
- * locked) with a new socket of protocol PROTO, invisibly: same fd, status
- * and descriptor flags, bound address, options. Returns 0, or a negative
- * errno with the original socket untouched. */
+/* Replaces the socket behind FD (whose slot S the caller holds), neither
+ * listening nor connected, with a new socket of protocol PROTO, invisibly:
+ * same fd, status and descriptor flags, bound address, options, epoll
+ * registration, owner and signal. One transaction (slot.h): whatever the
+ * program does to FD meanwhile makes it give up. Returns 0, or a negative
+ * errno with the original socket untouched (-EBUSY: shared or touched). */
 int sock_replace(int fd, struct fd_slot *s, int proto);
 
-/* Decides an undecided socket FD for DIR and address SA (the destination, or
- * the local address for listeners; may be NULL for listeners: then read
+/* Decides the UNDECIDED socket FD for DIR and address SA (the destination,
+ * or the local address for listeners; may be NULL for listeners: then read
  * from the socket) and replaces it when its protocol must change. Never
  * fails: on any problem the socket is left as it is. */
 void shim_decide(int fd, enum policy_dir dir, const struct sockaddr *sa, socklen_t len);
 
-/* The slot of FD when FD is a socket the shim made and has not decided
- * yet, else NULL. One load, no lock: callers lock and check again. */
-static inline struct fd_slot *pending_slot(int fd)
+/* shim_decide() for a MSG_FASTOPEN send to SA: the remembered options stay
+ * until shim_fastopen_done(), which counts the socket once the send has
+ * shown whether MPTCP takes MSG_FASTOPEN (send.c may step it down). */
+void shim_decide_fastopen(int fd, const struct sockaddr *sa, socklen_t len);
+void shim_fastopen_done(int fd);
+
+/* Is FD's socket, as the kernel sees it, neither listening nor connected
+ * (nor connecting)? Locks nothing. */
+int sock_unconnected(int fd);
+
+/* Is the socket at FD still the one slot S describes? With a cookie, by
+ * SO_COOKIE; without (all-mode, no syscall spent at socket()), by what the
+ * kernel can tell cheaply (protocol, family). One or two syscalls. */
+int slot_same_socket(int fd, struct fd_slot *s, uint32_t st);
+
+/* Why a decided socket is TCP. */
+enum why_tcp {
+	WHY_POLICY,  /* the policy said so */
+	WHY_OPTION,  /* an option that needs TCP was set */
+	WHY_KERNEL,  /* the kernel refuses MPTCP */
+	WHY_STUCK,   /* the policy wanted MPTCP; the socket could not be replaced */
+};
+
+/* Counts a decided socket once in the statistics: MPTCP, or TCP for WHY. */
+void stats_count(int proto, enum why_tcp why);
+
+/* Options applied to an MPTCP socket only as remembered values, because
+ * the kernel accepts them but they break multipath there (TCP_DEFER_ACCEPT:
+ * MP_JOINs to the listener's connections never complete). */
+int defer_accept_breaks_joins(void);
+static inline int held_back_on_mptcp(int level, int name)
 {
-	struct fd_slot *s = fdtab_get(fd, 0);
-	return s && (atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_PENDING) ? s
-											    : NULL;
+	return level == IPPROTO_TCP && name == 9 /* TCP_DEFER_ACCEPT */ &&
+	       defer_accept_breaks_joins();
 }
 
-static inline int shim_pending(int fd)
-{
-	return pending_slot(fd) != NULL;
-}
-
-/* Is FD, an MPTCP socket, still undecided (neither listening nor
- * connecting)? Locks nothing. */
-int sock_undecided(int fd);
+/* Warns once per process (at warn) that a replacement the policy asked
+ * for could not be made, with the errno. */
+void shim_warn_unreplaced(int err);
 
 #endif

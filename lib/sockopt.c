@@ -1,26 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* sockopt.c - setsockopt(2) and getsockopt(2). The success path only
- * remembers options set on undecided sockets (a memory copy, no syscall):
- * they are replayed if the socket is replaced. When an MPTCP socket refuses
- * an option (EOPNOTSUPP or ENOPROTOOPT from the real call, so a kernel that
- * supports it simply gets it), the option's class decides: emulate it, step
- * an undecided socket down to TCP, or return the kernel's error. */
+/* sockopt.c - setsockopt(2) and getsockopt(2). On an UNDECIDED socket the
+ * slot is held around the real call, and a successful option is remembered
+ * (a memory copy) to be replayed if the socket is replaced. When an MPTCP
+ * socket the shim made refuses an option (EOPNOTSUPP or ENOPROTOOPT from
+ * the real call, so a kernel that supports it simply gets it), the
+ * option's class decides: emulate it, step an undecided socket down to
+ * TCP, or return the kernel's error; once decided, optclass_decided() says.
+ * Sockets the shim did not make are never acted on. */
 #include "shim.h"
 #include "tcpwould.h"
 
-#include <linux/mptcp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
-#include <unistd.h>
 
 static int refused(int err)
 {
 	return err == EOPNOTSUPP || err == ENOPROTOOPT;
 }
 
-/* Says once per option, at info, that it is being emulated. */
-static void note_emulated(int level, int name)
+/* Says once per option, at info, that it is being emulated (or held
+ * back). */
+static void note_emulated(int level, int name, const char *how)
 {
 	static atomic_ulong logged[2];
 	const struct opt_info *o = optclass_find(level, name);
@@ -32,131 +33,52 @@ static void note_emulated(int level, int name)
 	if (!log_enabled(LOG_INFO) ||
 	    (atomic_fetch_or(&logged[(idx / 64) & 1], bit) & bit))
 		return;
-	lb_start(&lb);
-	lb_str(&lb, "MPTCP socket refuses ");
+	lb_start(&lb, LOG_INFO);
 	lb_str(&lb, o ? o->name : "an option");
-	lb_str(&lb, ": emulated (value remembered and read back)");
+	lb_str(&lb, how);
 	lb_emit(&lb);
 }
 
-/* Takes the slot of FD for remembering emulated state: a slot that belonged
- * to another socket (the fd was reused behind our back) is started afresh.
- * Returns the locked slot and its old state, or NULL. */
-static struct fd_slot *lock_for_emulation(int fd, uint32_t *old)
-{
-	struct fd_slot *s = fdtab_get(fd, 1);
-	uint64_t cookie;
+static const char EMULATED[] = " refused by the MPTCP socket: emulated (value remembered and read back)";
+static const char HELD_BACK[] =
+	" on an MPTCP socket: remembered and read back, not applied (it breaks MP_JOIN here)";
 
-	if (!s || !fdtab_lock_bounded(s, old, FDTAB_TRIES_SHORT))
-		return NULL;
-	cookie = sock_cookie(fd);
-	if (!(*old & SLOT_USED) || ((*old & SLOT_HAVE_COOKIE) && s->cookie != cookie)) {
-		int dom = AF_INET;
-		socklen_t l = sizeof(dom);
-		real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
-		s->family = (uint16_t)dom;
-		s->proto = IPPROTO_MPTCP;
-		s->nopts = 0;
-		*old = SLOT_USED;
+/* Remembers VAL as the emulated value of LEVEL/NAME in the held slot S,
+ * binding it to the socket's identity. Returns 0, or -1 when it cannot be
+ * remembered. */
+static int store_emulated(int fd, struct fd_slot *s, uint32_t *st, int level, int name,
+			  const void *val, socklen_t len)
+{
+	if (!(*st & SLOT_HAVE_COOKIE)) {
+		/* all-mode took no identity at socket(): take it now, so
+		 * that a reused number never reads this value back */
+		s->cookie = sock_cookie(fd);
+		if (s->cookie)
+			*st |= SLOT_HAVE_COOKIE;
 	}
-	s->cookie = cookie;
-	*old |= SLOT_HAVE_COOKIE;
-	return s;
+	return slot_put_opt(s, level, name, val, len, OPT_F_EMULATED);
 }
 
-/* The remembered value of an emulated option, into VAL/LEN as TCP would
- * copy it. Returns 1 when found. */
-static int read_remembered(int fd, int level, int name, void *val, socklen_t *len)
+/* Validates VAL like TCP, then remembers what TCP would read back. Returns
+ * 0, or -1 with TCP's errno (or ERR when it cannot be remembered). */
+static int emulate_set(int fd, struct fd_slot *s, uint32_t *st, int level, int name,
+		       const void *val, socklen_t len, int err, const char *how)
 {
-	struct fd_slot *s = fdtab_get(fd, 0);
-	uint32_t old;
-	int found = 0;
-
-	if (!s || !(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_HAVE_COOKIE))
-		return 0;
-	if (!fdtab_lock_bounded(s, &old, FDTAB_TRIES_SHORT))
-		return 0;
-	if ((old & SLOT_HAVE_COOKIE) && s->cookie == sock_cookie(fd)) {
-		struct slot_opt *o = slot_find_opt(s, level, name);
-		if (o) {
-			socklen_t n = *len < o->len ? *len : o->len;
-			memcpy(val, o->val, n);
-			*len = n;
-			found = 1;
-		}
-	}
-	fdtab_unlock(s, old);
-	return found;
-}
-
-static int s_family(int fd)
-{
-	int dom = AF_INET;
-	socklen_t l = sizeof(dom);
-	real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
-	return dom;
-}
-
-/* Emulated setsockopt: validates like TCP, then remembers. */
-static int emulate_set(int fd, int level, int name, const void *val, socklen_t len, int err)
-{
-	struct fd_slot *s;
-	uint32_t old;
+	unsigned char norm[SLOT_OPT_MAXLEN];
+	socklen_t nlen = sizeof(norm);
 
 	if (len > SLOT_OPT_MAXLEN) {
 		errno = err;
 		return -1;
 	}
-	s = lock_for_emulation(fd, &old);
-	if (!s) {
-		/* the slot stayed busy (or no memory): a hint that cannot be
-		 * remembered is still no reason for an error TCP never gives */
-		note_emulated(level, name);
-		return 0;
-	}
-	if (slot_put_opt(s, level, name, val, len, OPT_F_EMULATED) < 0) {
-		fdtab_unlock(s, old);
+	if (tcpw_accepts(s->family, level, name, val, len, norm, &nlen) < 0)
+		return -1;
+	if (store_emulated(fd, s, st, level, name, norm, nlen) < 0) {
 		errno = err;
 		return -1;
 	}
-	fdtab_unlock(s, old);
-	note_emulated(level, name);
+	note_emulated(level, name, how);
 	return 0;
-}
-
-/* Steps the undecided socket FD (made by the shim) down to TCP. Returns 0
- * when FD is now a TCP socket. */
-static int step_down(int fd, int level, int name)
-{
-	struct fd_slot *s = pending_slot(fd);
-	uint32_t old;
-	int rc;
-
-	if (!s)
-		return -1;
-	if (!fdtab_trylock(s, &old))
-		return -1;
-	if (!(old & SLOT_PENDING)) {
-		fdtab_unlock(s, old);
-		return -1;
-	}
-	rc = sock_replace(fd, s, IPPROTO_TCP);
-	fdtab_unlock(s, rc == 0 ? old | SLOT_PINNED_TCP : old);
-	if (rc == 0) {
-		const struct opt_info *o = optclass_find(level, name);
-		struct logbuf lb;
-		atomic_fetch_add_explicit(&stats.stepped_down, 1, memory_order_relaxed);
-		if (log_enabled(LOG_INFO)) {
-			lb_start(&lb);
-			lb_str(&lb, "fd ");
-			lb_int(&lb, fd);
-			lb_str(&lb, ": MPTCP refuses ");
-			lb_str(&lb, o ? o->name : "an option");
-			lb_str(&lb, ": socket made plain TCP before connecting");
-			lb_emit(&lb);
-		}
-	}
-	return rc;
 }
 
 /* Does an option set on a TCP socket keep it TCP? Yes for those of class
@@ -169,84 +91,78 @@ static int pins_tcp(int level, int name)
 	return o && o->dflt == OPT_TCP && o->since == 0;
 }
 
-/* Remembers an option set successfully on an undecided socket. */
-static void remember(int fd, struct fd_slot *s, int level, int name, const void *val,
-		     socklen_t len)
+static void log_stepped_down(int fd, int level, int name)
 {
-	uint32_t old, add = 0;
+	const struct opt_info *o = optclass_find(level, name);
+	struct logbuf lb;
 
-	if (!fdtab_trylock(s, &old)) {
-		atomic_fetch_or_explicit(&s->state, SLOT_NOREPLACE, memory_order_relaxed);
+	if (!log_enabled(LOG_INFO))
 		return;
-	}
-	if (old & SLOT_PENDING) {
-		if (slot_put_opt(s, level, name, val, len, 0) < 0)
-			add = SLOT_NOREPLACE; /* cannot be replayed: never replace */
-		else if (s->proto == IPPROTO_TCP && pins_tcp(level, name) &&
-			 !tcpw_is_default(fd, level, name, val, len))
-			add = SLOT_PINNED_TCP; /* e.g. SO_ATTACH_FILTER on a TCP socket */
-	}
-	fdtab_unlock(s, old | add);
+	lb_start(&lb, LOG_INFO);
+	lb_str(&lb, "fd ");
+	lb_int(&lb, fd);
+	lb_str(&lb, ": MPTCP refuses ");
+	lb_str(&lb, o ? o->name : "an option");
+	lb_str(&lb, ": socket made plain TCP before connecting");
+	lb_emit(&lb);
 }
 
-EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+/* setsockopt on an UNDECIDED socket whose slot S (state *ST) is held.
+ * Returns the call's result with errno set on failure. */
+static int set_undecided(int fd, struct fd_slot *s, uint32_t *st, int level, int name,
+			 const void *val, socklen_t len)
 {
-	int saved = errno, err, proto;
-	struct fd_slot *s;
+	int err, rc;
 
-	shim_ensure();
+	if (s->proto == IPPROTO_MPTCP && held_back_on_mptcp(level, name))
+		return emulate_set(fd, s, st, level, name, val, len, EOPNOTSUPP, HELD_BACK);
 	if (real.setsockopt(fd, level, name, val, len) == 0) {
-		if ((s = pending_slot(fd)))
-			remember(fd, s, level, name, val, len);
-		errno = saved;
+		if (slot_put_opt(s, level, name, val, len, 0) < 0)
+			*st |= SLOT_NOREPLACE; /* cannot be replayed: never replace */
+		else if (s->proto == IPPROTO_TCP && pins_tcp(level, name) &&
+			 !tcpw_is_default(fd, level, name, val, len))
+			*st |= SLOT_PINNED_TCP; /* e.g. SO_ATTACH_FILTER on TCP */
 		return 0;
 	}
 	err = errno;
-	if (!refused(err) || (proto = sock_protocol(fd)) != IPPROTO_MPTCP) {
+	/* only a refusal by an MPTCP socket the shim made is acted on; the
+	 * rest is the kernel's answer, as TCP would give it */
+	if (!refused(err) || s->proto != IPPROTO_MPTCP || !slot_same_socket(fd, s, *st)) {
 		errno = err;
 		return -1;
 	}
 	switch (optclass_get(&cfg.opts, level, name)) {
-	case OPT_EMULATE: {
-		/* validated as TCP would (a value TCP refuses gets TCP's
-		 * error), and remembered as TCP would read it back */
-		unsigned char norm[SLOT_OPT_MAXLEN];
-		socklen_t nlen = sizeof(norm);
-		if (len > SLOT_OPT_MAXLEN) {
-			errno = err;
-			return -1;
-		}
-		if (tcpw_accepts(s_family(fd), level, name, val, len, norm, &nlen) < 0)
-			return -1;
-		if (emulate_set(fd, level, name, norm, nlen, err) < 0)
-			return -1;
-		errno = saved;
-		return 0;
-	}
+	case OPT_EMULATE:
+		return emulate_set(fd, s, st, level, name, val, len, err, EMULATED);
 	case OPT_TCP:
 		/* Set to what a TCP socket has anyway (HAProxy resets
 		 * TCP_USER_TIMEOUT to 0 on every listener): nothing would
 		 * change on TCP, so nothing is pretended by remembering it. */
 		if (tcpw_is_default(fd, level, name, val, len)) {
-			if (emulate_set(fd, level, name, val, len, err) < 0)
+			if (store_emulated(fd, s, st, level, name, val, len) < 0) {
+				errno = err;
 				return -1;
-			errno = saved;
+			}
+			note_emulated(level, name, EMULATED);
 			return 0;
 		}
 		/* Only leave MPTCP for an option TCP accepts: one that TCP
 		 * refuses too (IPV6_V6ONLY on an IPv4 socket, a bad value)
 		 * gets TCP's own error and the socket stays as it is. */
-		if (tcpw_accepts(s_family(fd), level, name, val, len, NULL, NULL) < 0) {
-			err = errno;
+		if (tcpw_accepts(s->family, level, name, val, len, NULL, NULL) < 0)
+			return -1;
+		rc = sock_replace(fd, s, IPPROTO_TCP);
+		if (rc == -ESTALE)
+			*st = SLOT_FREE; /* the number holds another socket */
+		if (rc < 0)
 			break;
-		}
-		if (step_down(fd, level, name) == 0) {
-			if (real.setsockopt(fd, level, name, val, len) < 0)
-				return -1;
-			errno = saved;
-			return 0;
-		}
-		break;
+		*st |= SLOT_STEPPED | (pins_tcp(level, name) ? SLOT_PINNED_TCP : 0);
+		log_stepped_down(fd, level, name);
+		if (real.setsockopt(fd, level, name, val, len) < 0)
+			return -1;
+		if (slot_put_opt(s, level, name, val, len, 0) < 0)
+			*st |= SLOT_NOREPLACE;
+		return 0;
 	default:
 		break;
 	}
@@ -254,26 +170,130 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 	return -1;
 }
 
+/* setsockopt's failure on a DECIDED socket (connected, listening or
+ * accepted): emulate or the kernel's error, by optclass_decided(). */
+static int set_decided_refused(int fd, struct fd_slot *s, int level, int name, const void *val,
+			       socklen_t len, int err, const char *how)
+{
+	uint32_t st;
+	int rc;
+
+	if (!slot_hold(s, &st, HOLD_WAIT)) {
+		errno = err;
+		return -1;
+	}
+	if (slot_phase(st) != SLOT_DECIDED || !slot_same_socket(fd, s, st)) {
+		slot_release(s, st, slot_phase(st) == SLOT_DECIDED ? SLOT_FREE : st);
+		errno = err;
+		return -1;
+	}
+	rc = emulate_set(fd, s, &st, level, name, val, len, err, how);
+	err = errno;
+	slot_release(s, st, st);
+	errno = err;
+	return rc;
+}
+
+EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	int saved = errno, err, rc;
+	struct fd_slot *s;
+	uint32_t st;
+
+	shim_ensure();
+	s = known_slot(fd);
+	if (!s)
+		return real.setsockopt(fd, level, name, val, len);
+	if (slot_phase(slot_peek(s)) == SLOT_UNDECIDED) {
+		if (!slot_hold(s, &st, HOLD_WAIT)) {
+			/* owned elsewhere: act on the socket as it is, and
+			 * make that owner give up rather than lose this */
+			slot_touch(fd);
+			return real.setsockopt(fd, level, name, val, len);
+		}
+		if (slot_phase(st) == SLOT_UNDECIDED) {
+			rc = set_undecided(fd, s, &st, level, name, val, len);
+			err = errno;
+			slot_release(s, st, st);
+			errno = rc == 0 ? saved : err;
+			return rc;
+		}
+		slot_release(s, st, st); /* decided meanwhile: below */
+	}
+	if (slot_owner(slot_peek(s)))
+		slot_touch(fd); /* a MSG_FASTOPEN step-down may be under way */
+	if (s->proto == IPPROTO_MPTCP && held_back_on_mptcp(level, name) &&
+	    slot_phase(slot_peek(s)) == SLOT_DECIDED &&
+	    sock_protocol(fd) == IPPROTO_MPTCP) {
+		rc = set_decided_refused(fd, s, level, name, val, len, EOPNOTSUPP, HELD_BACK);
+		if (rc == 0)
+			errno = saved;
+		return rc;
+	}
+	if (real.setsockopt(fd, level, name, val, len) == 0)
+		return 0;
+	err = errno;
+	if (!refused(err) || slot_phase(slot_peek(s)) != SLOT_DECIDED ||
+	    optclass_decided(&cfg.opts, level, name) != OPT_EMULATE ||
+	    sock_protocol(fd) != IPPROTO_MPTCP) {
+		errno = err;
+		return -1;
+	}
+	rc = set_decided_refused(fd, s, level, name, val, len, err, EMULATED);
+	if (rc == 0)
+		errno = saved;
+	return rc;
+}
+
+/* The value remembered for LEVEL/NAME on FD's socket, copied out as TCP
+ * would: 1 when found. */
+static int read_remembered(int fd, struct fd_slot *s, int level, int name, void *val,
+			   socklen_t *len)
+{
+	uint32_t st;
+	int found = 0;
+
+	if (!slot_hold(s, &st, HOLD_WAIT))
+		return 0;
+	struct slot_opt *o = slot_find_opt(s, level, name);
+	if (o && (o->flags & OPT_F_EMULATED) && (st & SLOT_HAVE_COOKIE) &&
+	    s->cookie == sock_cookie(fd)) {
+		tcpw_copy_out(level, name, o->val, o->len, val, len);
+		found = 1;
+	}
+	slot_release(s, st, st);
+	return found;
+}
+
 EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	int saved = errno, err;
+	struct fd_slot *s;
+	uint32_t st;
 
 	shim_ensure();
+	s = known_slot(fd);
+	/* An emulated value wins over the kernel's answer: some refused
+	 * options still read (SO_OOBINLINE reads 0), held-back ones read
+	 * "unset". Sockets with no remembered option pay one load. */
+	if (s && s->opts && val && len && read_remembered(fd, s, level, name, val, len))
+		goto ok;
 	if (real.getsockopt(fd, level, name, val, len) == 0)
 		return 0;
 	err = errno;
-	if (!refused(err) || !val || !len || sock_protocol(fd) != IPPROTO_MPTCP) {
+	if (!s || !refused(err) || !val || !len || sock_protocol(fd) != IPPROTO_MPTCP) {
 		errno = err;
 		return -1;
 	}
-	/* Reading pretends nothing: the value remembered for this socket, else
-	 * what TCP reports for a socket where nobody set it. */
-	if (optclass_get(&cfg.opts, level, name) == OPT_ERROR) {
+	/* Reading pretends nothing: what TCP reports where nobody set it. */
+	st = slot_peek(s);
+	if (slot_phase(st) == SLOT_FREE ||
+	    (slot_phase(st) == SLOT_UNDECIDED ? optclass_get(&cfg.opts, level, name)
+					       : optclass_decided(&cfg.opts, level, name)) ==
+		    OPT_ERROR) {
 		errno = err;
 		return -1;
 	}
-	if (read_remembered(fd, level, name, val, len))
-		goto ok;
 	if (tcpw_default(fd, level, name, val, len) == 0)
 		goto ok;
 	return -1; /* TCP refuses it too: TCP's errno, left by tcpw_default() */

@@ -418,7 +418,12 @@ static int cmd_state(const char *fam, const char *mode)
 				opt = IPV6_TRANSPARENT, lvl = SOL_IPV6;
 		}
 		int got = k_getsockopt(fd, lvl, opt, &v, &l) == 0;
-		if (!got && (errno == EOPNOTSUPP || errno == ENOPROTOOPT)) {
+		if (got && lvl == SOL_TCP && opt == TCP_DEFER_ACCEPT && k_proto(fd) == 262) {
+			/* held back on MPTCP listeners (it breaks MP_JOIN):
+			 * the program reads what it set, the kernel "unset" */
+			l = sizeof(v);
+			got = getsockopt(fd, lvl, opt, &v, &l) == 0;
+		} else if (!got && (errno == EOPNOTSUPP || errno == ENOPROTOOPT)) {
 			/* the kernel refuses it on this (MPTCP) socket: what the
 			 * program sees is the shim's emulation */
 			l = sizeof(v);

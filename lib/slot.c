@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* slot.c - the slot state machine (see slot.h for the states, who moves
+ * them and what each call does in each). */
+#include "slot.h"
+
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HOLD_SPINS 200    /* sched_yield()s an owner is waited for */
+#define PAUSE_YIELDS 100  /* a wait yields this often before it sleeps */
+#define PAUSE_SLEEP_NS 50000L
+
+/* Set while a fork() is being prepared: no replacement may start. */
+static atomic_int fork_pending;
+
+void slot_pause(long ns)
+{
+	struct timespec ts = { 0, ns };
+	if (ns <= 0)
+		sched_yield(); /* syscalls: async-signal-safe */
+	else
+		nanosleep(&ts, NULL);
+}
+
+/* One step of a bounded wait: *WAITED counts steps; returns 0 once the
+ * budget of LIMIT_NS is spent. */
+static int wait_step(long *waited, long limit_ns)
+{
+	long step = *waited < PAUSE_YIELDS ? 0 : PAUSE_SLEEP_NS;
+	long spent = *waited < PAUSE_YIELDS ? 0 : (*waited - PAUSE_YIELDS) * PAUSE_SLEEP_NS;
+
+	if (spent >= limit_ns)
+		return 0;
+	slot_pause(step);
+	(*waited)++;
+	return 1;
+}
+
+static int cas(struct fd_slot *s, uint32_t *cur, uint32_t next)
+{
+	return atomic_compare_exchange_weak_explicit(&s->state, cur, next, memory_order_acq_rel,
+						     memory_order_acquire);
+}
+
+int slot_hold(struct fd_slot *s, uint32_t *st, int flags)
+{
+	uint32_t cur = atomic_load_explicit(&s->state, memory_order_acquire);
+	long waited = 0;
+	int spins = 0;
+
+	for (;;) {
+		if (!slot_owner(cur)) {
+			if (slot_phase(cur) == SLOT_FREE && !(flags & HOLD_FREE))
+				return 0;
+			if (cas(s, &cur, cur | SLOT_HELD)) {
+				*st = cur;
+				return 1;
+			}
+			continue;
+		}
+		if (slot_owner(cur) == SLOT_COMMITTING) {
+			if (!wait_step(&waited, SLOT_WAIT_COMMIT_NS))
+				return 0;
+		} else if ((flags & HOLD_WAIT) && spins < HOLD_SPINS) {
+			sched_yield();
+			spins++;
+		} else {
+			return 0;
+		}
+		cur = atomic_load_explicit(&s->state, memory_order_acquire);
+	}
+}
+
+/* Frees an owned slot: its options go back to the pool. */
+static void free_owned(struct fd_slot *s)
+{
+	slot_drop_opts(s, NULL);
+	s->cookie = 0;
+	s->tmpfd = -1;
+	atomic_store_explicit(&s->state, 0, memory_order_release);
+}
+
+void slot_release(struct fd_slot *s, uint32_t held_st, uint32_t newst)
+{
+	uint32_t cur = atomic_load_explicit(&s->state, memory_order_acquire);
+
+	newst &= ~(uint32_t)(SLOT_OWNER | SLOT_POISONED | SLOT_CLOSED);
+	for (;;) {
+		uint32_t added = cur & ~held_st & SLOT_CONTENDER;
+		if (added & SLOT_CLOSED) {
+			free_owned(s);
+			return;
+		}
+		uint32_t next = newst;
+		if (added & (SLOT_NOREPLACE | SLOT_POISONED))
+			next |= SLOT_NOREPLACE;
+		if (slot_phase(next) == SLOT_FREE) {
+			free_owned(s);
+			return;
+		}
+		if (cas(s, &cur, next))
+			return;
+	}
+}
+
+int slot_begin_replace(struct fd_slot *s)
+{
+	uint32_t cur = atomic_load_explicit(&s->state, memory_order_acquire);
+
+	do {
+		if (slot_owner(cur) != SLOT_HELD ||
+		    (cur & (SLOT_POISONED | SLOT_CLOSED | SLOT_NOREPLACE)))
+			return 0;
+	} while (!atomic_compare_exchange_weak_explicit(&s->state, &cur,
+							(cur & ~SLOT_OWNER) | SLOT_REPLACING,
+							memory_order_seq_cst,
+							memory_order_acquire));
+	/* Pairs with slot_fork_prepare(): either it sees REPLACING and waits
+	 * for us, or we see its flag and do not start. */
+	if (atomic_load_explicit(&fork_pending, memory_order_seq_cst)) {
+		slot_end_replace(s);
+		return 0;
+	}
+	return 1;
+}
+
+int slot_begin_commit(struct fd_slot *s)
+{
+	uint32_t cur = atomic_load_explicit(&s->state, memory_order_acquire);
+
+	do {
+		if (slot_owner(cur) != SLOT_REPLACING ||
+		    (cur & (SLOT_POISONED | SLOT_CLOSED | SLOT_NOREPLACE)))
+			return 0;
+	} while (!cas(s, &cur, (cur & ~SLOT_OWNER) | SLOT_COMMITTING));
+	return 1;
+}
+
+void slot_end_replace(struct fd_slot *s)
+{
+	uint32_t cur = atomic_load_explicit(&s->state, memory_order_acquire);
+	while (!cas(s, &cur, (cur & ~SLOT_OWNER) | SLOT_HELD))
+		;
+}
+
+/* Adds FLAGS to an owned slot, or runs the idle case: returns 1 when the
+ * slot was idle (nothing added), 0 when flagged or FREE. A COMMITTING
+ * owner is waited for first (bounded). */
+static int flag_owned(struct fd_slot *s, uint32_t flags, uint32_t *idle_st)
+{
+	uint32_t cur = atomic_load_explicit(&s->state, memory_order_acquire);
+	long waited = 0;
+
+	for (;;) {
+		if (!cur)
+			return 0;
+		if (!slot_owner(cur)) {
+			*idle_st = cur;
+			return 1;
+		}
+		if (slot_owner(cur) == SLOT_COMMITTING && wait_step(&waited, SLOT_WAIT_COMMIT_NS)) {
+			cur = atomic_load_explicit(&s->state, memory_order_acquire);
+			continue;
+		}
+		if (cas(s, &cur, cur | flags))
+			return 0;
+	}
+}
+
+static void closing(struct fd_slot *s)
+{
+	uint32_t cur;
+
+	while (flag_owned(s, SLOT_CLOSED | SLOT_POISONED, &cur)) {
+		/* idle: own it for a moment, so that nobody takes the
+		 * options while they go back to the pool */
+		if (cas(s, &cur, cur | SLOT_HELD)) {
+			free_owned(s);
+			return;
+		}
+	}
+}
+
+void slot_closing(int fd)
+{
+	struct fd_slot *s = known_slot(fd);
+	if (s)
+		closing(s);
+}
+
+static void closing_cb(int fd, struct fd_slot *s, void *ctx)
+{
+	(void)fd;
+	(void)ctx;
+	closing(s);
+}
+
+void slot_closing_range(unsigned first, unsigned last)
+{
+	fdtab_foreach(first, last, closing_cb, NULL);
+}
+
+static void touch(struct fd_slot *s)
+{
+	uint32_t idle;
+	(void)flag_owned(s, SLOT_POISONED, &idle);
+}
+
+void slot_touch(int fd)
+{
+	struct fd_slot *s = known_slot(fd);
+	if (s)
+		touch(s);
+}
+
+static void touch_cb(int fd, struct fd_slot *s, void *ctx)
+{
+	(void)fd;
+	(void)ctx;
+	touch(s);
+}
+
+void slot_touch_range(unsigned first, unsigned last)
+{
+	fdtab_foreach(first, last, touch_cb, NULL);
+}
+
+void slot_shared(int fd)
+{
+	struct fd_slot *s = known_slot(fd);
+	uint32_t cur;
+
+	if (!s)
+		return;
+	while (flag_owned(s, SLOT_NOREPLACE | SLOT_POISONED, &cur))
+		if (cas(s, &cur, cur | SLOT_NOREPLACE))
+			return;
+}
+
+/* ---- fork --------------------------------------------------------------- */
+
+static long fork_waited;
+
+static void prepare_cb(int fd, struct fd_slot *s, void *ctx)
+{
+	uint32_t cur = atomic_load_explicit(&s->state, memory_order_acquire);
+
+	(void)fd;
+	(void)ctx;
+	for (;;) {
+		if (!cur)
+			return;
+		if (slot_owner(cur)) {
+			/* a replacement or a short edit in another thread:
+			 * let it finish, so parent and child share one socket */
+			if (wait_step(&fork_waited, SLOT_WAIT_FORK_NS)) {
+				cur = atomic_load_explicit(&s->state, memory_order_acquire);
+				continue;
+			}
+			/* it does not finish (it is the code this fork
+			 * interrupted, or it is stuck): it must give up */
+			if (cas(s, &cur, cur | SLOT_POISONED | SLOT_NOREPLACE))
+				return;
+			continue;
+		}
+		/* shared by parent and child from now on */
+		if (slot_phase(cur) != SLOT_UNDECIDED || (cur & SLOT_NOREPLACE) ||
+		    cas(s, &cur, cur | SLOT_NOREPLACE))
+			return;
+	}
+}
+
+void slot_fork_prepare(void)
+{
+	atomic_store_explicit(&fork_pending, 1, memory_order_seq_cst);
+	fork_waited = 0;
+	fdtab_foreach(0, FDTAB_MAX_FD - 1, prepare_cb, NULL);
+}
+
+void slot_fork_parent(void)
+{
+	atomic_store_explicit(&fork_pending, 0, memory_order_seq_cst);
+}
+
+/* The child has one thread: an owner that was still working at the fork
+ * does not exist here. Its half-built socket is closed; the slot keeps the
+ * socket as it was, never to be replaced. */
+static void child_cb(int fd, struct fd_slot *s, void *ctx)
+{
+	uint32_t cur = atomic_load_explicit(&s->state, memory_order_relaxed);
+
+	(void)fd;
+	(void)ctx;
+	if (!slot_owner(cur))
+		return;
+	if ((slot_owner(cur) == SLOT_REPLACING || slot_owner(cur) == SLOT_COMMITTING) &&
+	    s->tmpfd >= 0) {
+		close(s->tmpfd);
+		s->tmpfd = -1;
+	}
+	if (cur & SLOT_CLOSED) {
+		free_owned(s);
+		return;
+	}
+	atomic_store_explicit(&s->state,
+			      (cur & ~(uint32_t)(SLOT_OWNER | SLOT_POISONED)) | SLOT_NOREPLACE,
+			      memory_order_relaxed);
+}
+
+void slot_fork_child(void)
+{
+	atomic_store_explicit(&fork_pending, 0, memory_order_relaxed);
+	fdtab_foreach(0, FDTAB_MAX_FD - 1, child_cb, NULL);
+}

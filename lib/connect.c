@@ -223,6 +223,13 @@ static void decide(int fd, enum policy_dir dir, const struct sockaddr *sa, sockl
 	errno = saved;
 }
 
+EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	shim_ensure();
+	slot_touch(fd); /* a replacement under way would lose the address */
+	return real.bind(fd, addr, len);
+}
+
 EXPORT int listen(int fd, int backlog)
 {
 	shim_ensure();

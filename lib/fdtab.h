@@ -50,6 +50,8 @@ struct fd_slot {
 	uint32_t ep_events; /* events, as the program made them */
 	int32_t tmpfd;      /* the new socket while a replacement is being
 			       built (-1: none): a fork child closes it */
+	int32_t owner_tid;  /* the thread replacing it (a fork in that very
+			       thread must not wait for itself) */
 };
 
 /* The slot for FD, allocating its chunk when CREATE; NULL when FD is out of

@@ -112,6 +112,7 @@ int slot_begin_replace(struct fd_slot *s)
 		if (slot_owner(cur) != SLOT_HELD ||
 		    (cur & (SLOT_POISONED | SLOT_CLOSED | SLOT_NOREPLACE)))
 			return 0;
+		s->owner_tid = (int32_t)gettid();
 	} while (!atomic_compare_exchange_weak_explicit(&s->state, &cur,
 							(cur & ~SLOT_OWNER) | SLOT_REPLACING,
 							memory_order_seq_cst,
@@ -245,19 +246,29 @@ static long fork_waited;
 static void prepare_cb(int fd, struct fd_slot *s, void *ctx)
 {
 	uint32_t cur = atomic_load_explicit(&s->state, memory_order_acquire);
+	int32_t self = *(int32_t *)ctx;
+	long commit_waited = 0;
 
 	(void)fd;
-	(void)ctx;
 	for (;;) {
+		uint32_t own = slot_owner(cur);
 		if (!cur)
 			return;
-		if (slot_owner(cur)) {
-			/* a replacement or a short edit in another thread:
-			 * let it finish, so parent and child share one socket */
-			if (wait_step(&fork_waited, SLOT_WAIT_FORK_NS)) {
-				cur = atomic_load_explicit(&s->state, memory_order_acquire);
-				continue;
-			}
+		/* a replacement in another thread, or its commit (which no
+		 * signal interrupts): let it finish, so that parent and child
+		 * share one socket; a replacement only ever waits for a
+		 * commit, so this ends */
+		if ((own == SLOT_COMMITTING || (own == SLOT_REPLACING && s->owner_tid != self)) &&
+		    wait_step(&commit_waited, SLOT_WAIT_COMMIT_NS)) {
+			cur = atomic_load_explicit(&s->state, memory_order_acquire);
+			continue;
+		}
+		/* a short edit in another thread */
+		if (own == SLOT_HELD && wait_step(&fork_waited, SLOT_WAIT_FORK_NS)) {
+			cur = atomic_load_explicit(&s->state, memory_order_acquire);
+			continue;
+		}
+		if (own) {
 			/* it does not finish (it is the code this fork
 			 * interrupted, or it is stuck): it must give up */
 			if (cas(s, &cur, cur | SLOT_POISONED | SLOT_NOREPLACE))
@@ -274,8 +285,9 @@ static void prepare_cb(int fd, struct fd_slot *s, void *ctx)
 void slot_fork_prepare(void)
 {
 	atomic_store_explicit(&fork_pending, 1, memory_order_seq_cst);
+	int32_t self = (int32_t)gettid();
 	fork_waited = 0;
-	fdtab_foreach(0, FDTAB_MAX_FD - 1, prepare_cb, NULL);
+	fdtab_foreach(0, FDTAB_MAX_FD - 1, prepare_cb, &self);
 }
 
 void slot_fork_parent(void)

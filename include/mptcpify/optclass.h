@@ -75,6 +75,13 @@ int optclass_parse(const char *text, struct opt_overrides *out,
 enum opt_class optclass_get(const struct opt_overrides *ov, int level,
 			    int optname);
 
+/* The class on a socket that is already connected, listening or accepted,
+ * where stepping down is no longer possible: OPT_EMULATE or OPT_ERROR only
+ * (a tcp-class option gets emulate when it has nothing left to act on,
+ * else error; an override to error or emulate applies as given). */
+enum opt_class optclass_decided(const struct opt_overrides *ov, int level,
+				int optname);
+
 /* "emulate", "tcp" or "error". */
 const char *optclass_name(enum opt_class cls);
 

@@ -36,8 +36,8 @@ struct run {
 
 /* Runs PROBE ARGS... under the shim. ADDRS NULL leaves MPTCPIFY_ADDRS unset;
  * ENV is an extra "K=V" (or NULL); PRELOAD overrides LD_PRELOAD. */
-static void run_probe(struct run *r, const char *addrs, const char *env, const char *preload,
-		      const char *const *args)
+static void run_exe(struct run *r, const char *exe, const char *addrs, const char *env,
+		    const char *preload, const char *const *args)
 {
 	char outf[] = "/tmp/mptcpify-test-out-XXXXXX", errf[] = "/tmp/mptcpify-test-err-XXXXXX";
 	int of = mkstemp(outf), ef = mkstemp(errf);
@@ -50,7 +50,7 @@ static void run_probe(struct run *r, const char *addrs, const char *env, const c
 	if (pid == 0) {
 		char *argv[16];
 		int n = 0;
-		argv[n++] = (char *)probe;
+		argv[n++] = (char *)exe;
 		for (int i = 0; args[i] && n < 15; i++)
 			argv[n++] = (char *)args[i];
 		argv[n] = NULL;
@@ -66,7 +66,7 @@ static void run_probe(struct run *r, const char *addrs, const char *env, const c
 			putenv((char *)env);
 		setenv("LD_PRELOAD", preload ? preload : lib, 1);
 		alarm(120); /* every run is bounded */
-		execv(probe, argv);
+		execv(exe, argv);
 		_exit(127);
 	}
 	ck_assert_int_eq(waitpid(pid, &r->status, 0), pid);
@@ -80,6 +80,12 @@ static void run_probe(struct run *r, const char *addrs, const char *env, const c
 	unlink(errf);
 	if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0)
 		ck_abort_msg("probe %s failed (status %d): %s %s", args[0], r->status, r->out, r->err);
+}
+
+static void run_probe(struct run *r, const char *addrs, const char *env, const char *preload,
+		      const char *const *args)
+{
+	run_exe(r, probe, addrs, env, preload, args);
 }
 
 /* Value after "KEY " in the probe's output, or -9999. */
@@ -661,6 +667,58 @@ START_TEST(regression)
 }
 END_TEST
 
+/* ---- transactions: what the program does during a replacement ---- */
+static const char *const txn_scenarios[] = {
+	"close-open", "dup2", "close-range", "setsockopt", "nonblock", "fork",
+	"handler-close", "handler-epoll", "handler-setsockopt",
+};
+
+/* OUT without its '#' lines. */
+static void observations(const char *out, char *dst, size_t size)
+{
+	size_t n = 0;
+	for (const char *p = out; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+		if (*p != '#' && n + len < size) {
+			memcpy(dst + n, p, len);
+			n += len;
+		}
+		p += len;
+	}
+	dst[n] = 0;
+}
+
+START_TEST(transaction)
+{
+	const char *scn = txn_scenarios[_i / 2], *when = _i % 2 ? "dup3" : "socket";
+	static struct run before, after, shim;
+	static char ob[4096], oa[4096], os[4096], both[16384];
+	const char *txn = getenv("TXN"), *force = getenv("LIBFORCE");
+	const char *ab[] = { scn, "before", NULL }, *aa[] = { scn, "after", NULL },
+		   *as[] = { scn, when, NULL };
+
+	ck_assert_ptr_nonnull(txn);
+	snprintf(both, sizeof(both), "%s %s", lib, force);
+	/* the two orders a program sees without the shim */
+	run_exe(&before, txn, NULL, NULL, force, ab);
+	run_exe(&after, txn, NULL, NULL, force, aa);
+	/* the action forced into the middle of the replacement */
+	run_exe(&shim, txn, "!127.0.0.0/8, *", NULL, both, as);
+	ck_assert_msg(strstr(shim.out, "# hook 1"), "%s at %s: no replacement happened:\n%s%s", scn,
+		      when, shim.out, shim.err);
+	observations(before.out, ob, sizeof(ob));
+	observations(after.out, oa, sizeof(oa));
+	observations(shim.out, os, sizeof(os));
+	ck_assert_msg(strcmp(os, ob) == 0 || strcmp(os, oa) == 0,
+		      "%s at %s: the program sees what TCP never shows it\n--- shim\n%s--- TCP, "
+		      "action before connect\n%s--- TCP, action after connect\n%s",
+		      scn, when, shim.out, before.out, after.out);
+	ck_assert_msg(strstr(shim.err, "mptcpify") == NULL, "%s at %s: shim said: %s", scn, when,
+		      shim.err);
+}
+END_TEST
+
 static Suite *preload_suite(void)
 {
 	Suite *s = suite_create("preload");
@@ -679,6 +737,10 @@ static Suite *preload_suite(void)
 	tcase_add_test(tc, mptcp_info_two_processes);
 	tcase_add_test(tc, kernel_refuses_mptcp);
 	tcase_add_loop_test(tc, kernel_refusal_errnos, 0, sizeof(refusals) / sizeof(refusals[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("transactions");
+	tcase_add_loop_test(tc, transaction, 0, 2 * (int)(sizeof(txn_scenarios) / sizeof(txn_scenarios[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("state");

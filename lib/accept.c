@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* accept.c - accept(2) and accept4(2). A connection accepted from a
- * listener the shim made is the shim's too: its options get the answers
+/* accept.c - accept(2), accept4(2) and recvmsg(2): the calls that give the
+ * program new fds other than socket() and dup. A connection accepted from
+ * a listener the shim made is the shim's too: its options get the answers
  * of a decided socket (emulated where MPTCP refuses a hint), while a
- * socket accepted from anyone else's listener is never acted on. Memory
- * operations only: no syscall is added. */
+ * socket accepted from anyone else's listener, or received over
+ * SCM_RIGHTS, is never acted on: its number is claimed in the table, in
+ * case the shim still remembered a socket closed there behind its back.
+ * Memory operations only: no syscall is added. */
 #include "shim.h"
+
+#include <string.h>
 
 /* RET is the accepted fd of LFD: claim its number. */
 static int accepted(int lfd, int ret)
@@ -45,4 +50,30 @@ EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	shim_ensure();
 	return accepted(fd, real.accept4(fd, addr, len, flags));
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	ssize_t ret;
+
+	shim_ensure();
+	ret = real.recvmsg(fd, msg, flags);
+	/* one test on the data path: most messages carry no control data */
+	if (ret >= 0 && msg && msg->msg_controllen) {
+		int saved = errno;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			const unsigned char *p = CMSG_DATA(c);
+			for (size_t i = 0; i < n; i++) {
+				int nfd;
+				memcpy(&nfd, p + i * sizeof(int), sizeof(int));
+				if (known_slot(nfd))
+					slot_closing(nfd);
+			}
+		}
+		errno = saved;
+	}
+	return ret;
 }

@@ -55,7 +55,8 @@
 	X(int, accept, (int, struct sockaddr *, socklen_t *))                     \
 	X(int, accept4, (int, struct sockaddr *, socklen_t *, int))               \
 	X(int, fclose, (FILE *))                                                  \
-	X(int, ioctl, (int, unsigned long, ...))
+	X(int, ioctl, (int, unsigned long, ...))                                  \
+	X(ssize_t, recvmsg, (int, struct msghdr *, int))
 
 struct real_funcs {
 #define X(ret, name, args) ret(*name) args;

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -817,6 +818,188 @@ static int cmd_regress(const char *name)
 		if (n != 0)
 			snprintf(why, sizeof(why), "%d event(s) in an unrelated epoll set (%d reused %d)",
 				 n, ep2, ep1);
+		printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "epoll-exclusive") == 0) {
+		/* an EPOLLEXCLUSIVE registration made before connect(): MOD is
+		 * refused on it, so it cannot be probed that way; after a
+		 * replacement it must still deliver */
+		int ep = epoll_create1(0), fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct epoll_event ev = { .events = EPOLLOUT | EPOLLEXCLUSIVE, .data.u64 = 77 }, got;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+			die("epoll_ctl EXCLUSIVE");
+		connect(fd, (struct sockaddr *)&a, sizeof(a));
+		int n = epoll_wait(ep, &got, 1, 3000);
+		if (n != 1 || got.data.u64 != 77)
+			snprintf(why, sizeof(why), "epoll_wait = %d (protocol %d)", n, k_proto(fd));
+		printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "epoll-oneshot-fired") == 0) {
+		/* a ONESHOT registration whose event the program already took:
+		 * it must not come back armed after connect() */
+		int ep = epoll_create1(0), fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct epoll_event ev = { .events = EPOLLOUT | EPOLLONESHOT, .data.u64 = 78 }, got;
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		if (epoll_wait(ep, &got, 1, 3000) != 1) /* an unconnected socket is writable */
+			die("first event");
+		connect(fd, (struct sockaddr *)&a, sizeof(a));
+		int n = epoll_wait(ep, &got, 1, 300);
+		if (n != 0)
+			snprintf(why, sizeof(why), "a disarmed ONESHOT fired again (protocol %d)", k_proto(fd));
+		printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "epoll-oneshot-armed") == 0) {
+		/* an armed ONESHOT registration: replaced, it fires once */
+		int ep = epoll_create1(0), fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = 79 }, got;
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		connect(fd, (struct sockaddr *)&a, sizeof(a));
+		int c = accept(l, NULL, NULL);
+		if (c < 0 || write(c, "x", 1) != 1)
+			die("accept/write");
+		int n1 = epoll_wait(ep, &got, 1, 3000);
+		if (write(c, "y", 1) != 1)
+			die("write");
+		int n2 = epoll_wait(ep, &got, 1, 300);
+		if (n1 != 1 || n2 != 0)
+			snprintf(why, sizeof(why), "events %d then %d (protocol %d)", n1, n2, k_proto(fd));
+		printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "fclose-own-mptcp") == 0) {
+		/* all-mode: a shim-made socket closed inside glibc (fclose), the
+		 * number then reused by the program's own MPTCP socket: the shim
+		 * must not act on it (without the shim: ENOPROTOOPT, MPTCP) */
+		int fd = socket(AF_INET, SOCK_STREAM, 0), t = 5000;
+		FILE *f = fdopen(fd, "r+");
+		if (!f)
+			die("fdopen");
+		fclose(f);
+		int own = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+		if (own != fd)
+			printf("note: fd %d reused as %d\n", fd, own);
+		int rc = setsockopt(own, SOL_TCP, TCP_USER_TIMEOUT, &t, sizeof(t));
+		if (rc == 0 || (errno != ENOPROTOOPT && errno != EOPNOTSUPP) || k_proto(own) != 262)
+			snprintf(why, sizeof(why), "setsockopt = %d errno %d, protocol %d", rc, errno,
+				 k_proto(own));
+		printf("protocol %d\n", k_proto(own));
+	} else if (strcmp(name, "foreign-mptcp") == 0 || strcmp(name, "scm-rights") == 0) {
+		/* MPTCP sockets the shim never made (a raw syscall; received over
+		 * SCM_RIGHTS into a number the shim remembers for a socket closed
+		 * behind its back): refused options get the kernel's answer */
+		int fd, ttl = 33, t = 5000;
+		if (strcmp(name, "foreign-mptcp") == 0) {
+			fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+		} else {
+			int sv[2], stale = socket(AF_INET, SOCK_STREAM, 0);
+			int m = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+			char b = 0, cbuf[CMSG_SPACE(sizeof(int))];
+			struct iovec iov = { &b, 1 };
+			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+					     .msg_controllen = sizeof(cbuf) };
+			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || m < 0)
+				die("socketpair");
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &m, sizeof(int));
+			if (sendmsg(sv[0], &mh, 0) != 1)
+				die("sendmsg");
+			syscall(SYS_close, m);
+			syscall(SYS_close, stale); /* behind the shim's back */
+			mh.msg_controllen = sizeof(cbuf);
+			if (recvmsg(sv[1], &mh, 0) != 1)
+				die("recvmsg");
+			memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+			if (fd != stale)
+				printf("note: received fd %d, stale %d\n", fd, stale);
+		}
+		int r1 = setsockopt(fd, SOL_IP, IP_TTL, &ttl, sizeof(ttl));
+		int e1 = errno;
+		int r2 = setsockopt(fd, SOL_TCP, TCP_USER_TIMEOUT, &t, sizeof(t));
+		int e2 = errno;
+		if (r1 == 0 || r2 == 0 || k_proto(fd) != 262)
+			snprintf(why, sizeof(why), "IP_TTL %d (errno %d), TCP_USER_TIMEOUT %d (errno %d), protocol %d",
+				 r1, e1, r2, e2, k_proto(fd));
+	} else if (strcmp(name, "inherited") == 0) {
+		/* an fd inherited across exec (systemd socket activation): the
+		 * new process's shim never saw it made */
+		const char *arg = getenv("PROBE_INHERITED");
+		if (!arg) {
+			int fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+			char num[16];
+			snprintf(num, sizeof(num), "%d", fd);
+			setenv("PROBE_INHERITED", num, 1);
+			execl("/proc/self/exe", "probe", "regress", "inherited", (char *)NULL);
+			die("exec");
+		}
+		int fd = atoi(arg), ttl = 33;
+		int r1 = setsockopt(fd, SOL_IP, IP_TTL, &ttl, sizeof(ttl));
+		if (r1 == 0 || k_proto(fd) != 262)
+			snprintf(why, sizeof(why), "IP_TTL on an inherited MPTCP socket: %d, protocol %d", r1,
+				 k_proto(fd));
+	} else if (strcmp(name, "fdlimit") == 0) {
+		/* at RLIMIT_NOFILE the shim still answers as TCP would and the
+		 * policy still holds (its own sockets need one more fd) */
+		struct rlimit rl;
+		int t = 5000, ttl = 0;
+		socklen_t tl = sizeof(ttl);
+		int fd = socket(AF_INET, SOCK_STREAM, 0), fd2 = socket(AF_INET, SOCK_STREAM, 0);
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_cur = (rlim_t)(fd2 > fd ? fd2 : fd) + 1;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			die("setrlimit");
+		if (dup(0) >= 0 || errno != EMFILE)
+			die("not at the limit");
+		int r1 = setsockopt(fd2, SOL_TCP, TCP_USER_TIMEOUT, &t, sizeof(t));
+		int e1 = errno;
+		int r2 = getsockopt(fd2, SOL_IP, IP_TTL, &ttl, &tl);
+		int e2 = errno;
+		connect(fd, (struct sockaddr *)&a, sizeof(a));
+		if (r1 != 0 || r2 != 0 || ttl != 64)
+			snprintf(why, sizeof(why), "TCP_USER_TIMEOUT %d (errno %d), IP_TTL %d (errno %d) = %d", r1,
+				 e1, r2, e2, ttl);
+		struct rlimit now;
+		getrlimit(RLIMIT_NOFILE, &now);
+		if (now.rlim_cur != rl.rlim_cur)
+			snprintf(why, sizeof(why), "the limit was left at %llu", (unsigned long long)now.rlim_cur);
+		printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "accepted-options") == 0) {
+		/* vsftpd sets SO_OOBINLINE on every accepted control connection,
+		 * PostgreSQL TCP_USER_TIMEOUT: nothing to step down there */
+		int c = socket(AF_INET, SOCK_STREAM, 0), one = 1, t = 7000, v = 0;
+		socklen_t vl = sizeof(v);
+		connect(c, (struct sockaddr *)&a, sizeof(a));
+		int s2 = accept(l, NULL, NULL);
+		if (s2 < 0)
+			die("accept");
+		int r1 = setsockopt(s2, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
+		int r2 = getsockopt(s2, SOL_SOCKET, SO_OOBINLINE, &v, &vl);
+		int r3 = setsockopt(s2, SOL_TCP, TCP_USER_TIMEOUT, &t, sizeof(t));
+		int u = 0;
+		vl = sizeof(u);
+		int r4 = getsockopt(s2, SOL_TCP, TCP_USER_TIMEOUT, &u, &vl);
+		if (r1 || r2 || v != 1 || r3 || r4 || u != 7000)
+			snprintf(why, sizeof(why), "SO_OOBINLINE %d/%d=%d TCP_USER_TIMEOUT %d/%d=%d (accepted protocol %d)",
+				 r1, r2, v, r3, r4, u, k_proto(s2));
+		printf("protocol %d\n", k_proto(s2));
+	} else if (strcmp(name, "defer-accept") == 0) {
+		/* TCP_DEFER_ACCEPT on an MPTCP listener: remembered, read back,
+		 * not given to the kernel (it breaks MP_JOIN) */
+		int fd = socket(AF_INET, SOCK_STREAM, 0), v = 5, got = 0, kgot = -1;
+		socklen_t gl = sizeof(got);
+		struct sockaddr_in me = { .sin_family = AF_INET };
+		me.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (setsockopt(fd, SOL_TCP, TCP_DEFER_ACCEPT, &v, sizeof(v)) < 0 ||
+		    bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0 || listen(fd, 4) < 0)
+			die("listener");
+		getsockopt(fd, SOL_TCP, TCP_DEFER_ACCEPT, &got, &gl);
+		gl = sizeof(kgot);
+		syscall(SYS_getsockopt, fd, SOL_TCP, TCP_DEFER_ACCEPT, &kgot, &gl);
+		/* what plain TCP reads back (it rounds to retransmissions) */
+		int tcp = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_TCP), tv = -1;
+		syscall(SYS_setsockopt, tcp, SOL_TCP, TCP_DEFER_ACCEPT, &v, sizeof(v));
+		gl = sizeof(tv);
+		syscall(SYS_getsockopt, tcp, SOL_TCP, TCP_DEFER_ACCEPT, &tv, &gl);
+		if (got != tv || (k_proto(fd) == 262 && kgot != 0) || (k_proto(fd) == 6 && kgot != tv))
+			snprintf(why, sizeof(why), "program reads %d, kernel has %d (protocol %d)", got, kgot,
+				 k_proto(fd));
 		printf("protocol %d\n", k_proto(fd));
 	} else if (strcmp(name, "efault") == 0) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -651,6 +651,20 @@ static const struct {
 	{ "predict-uto", "listen@127.0.0.1, !connect@*", 262 },
 	{ "fclose-dup", "connect@*", 6 },
 	{ "epfd-reuse", "!127.0.0.0/8", 6 },
+	/* issue 12 */
+	{ "epoll-exclusive", "!127.0.0.0/8, *", 6 },
+	{ "epoll-oneshot-fired", "!127.0.0.0/8, *", 262 }, /* not replaced: cannot be re-made */
+	{ "epoll-oneshot-armed", "!127.0.0.0/8, *", 6 },
+	{ "fclose-own-mptcp", NULL, 262 },
+	{ "foreign-mptcp", NULL, 0 },
+	{ "foreign-mptcp", "*", 0 },
+	{ "scm-rights", NULL, 0 },
+	{ "scm-rights", "*", 0 },
+	{ "inherited", NULL, 0 },
+	{ "fdlimit", "!127.0.0.0/8, *", 6 },
+	{ "fdlimit", NULL, 262 },
+	{ "accepted-options", NULL, 262 },
+	{ "defer-accept", NULL, 262 },
 };
 
 START_TEST(regression)

@@ -239,6 +239,43 @@ static int cmd_pair(int n)
 	return 0;
 }
 
+/* probe fd2 socket|peer: a daemon closes its stderr, then number 2 goes to
+ * its own socket (socket: the socket it makes; peer: one end of a
+ * connected pair, whose other end must receive nothing of the shim's).
+ * Then it makes and connects a TCP socket, which the shim logs at info. */
+static int cmd_fd2(const char *how)
+{
+	int port, l, sv[2] = { -1, -1 };
+	char buf[512];
+
+	close(2);
+	if (strcmp(how, "peer") == 0) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || (sv[0] != 2 && sv[1] != 2))
+			die("socketpair at fd 2");
+	} else {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd != 2)
+			die("socket did not get fd 2");
+	}
+	l = loopback_listener(&port); /* after: the first socket is at fd 2 */
+	int c = connect_to(port, 0);
+	if (c < 0)
+		die("connect");
+	int s2 = accept(l, NULL, NULL);
+	close(s2);
+	close(c);
+	if (sv[0] >= 0) {
+		int peer = sv[0] == 2 ? sv[1] : sv[0];
+		ssize_t n = recv(peer, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0) {
+			printf("fd2 FAIL: the peer received %zd bytes: %.*s\n", n, (int)n, buf);
+			return 0;
+		}
+	}
+	printf("fd2 ok\n");
+	return 0;
+}
+
 static int cmd_serve(const char *portfile, int n)
 {
 	int port, l = loopback_listener(&port);
@@ -1001,6 +1038,17 @@ static int cmd_regress(const char *name)
 			snprintf(why, sizeof(why), "program reads %d, kernel has %d (protocol %d)", got, kgot,
 				 k_proto(fd));
 		printf("protocol %d\n", k_proto(fd));
+	} else if (strcmp(name, "count-once") == 0) {
+		/* one socket stepped down for TCP_USER_TIMEOUT, one upgraded,
+		 * one closed before connecting: counted once each, the last
+		 * not at all (stats line at exit) */
+		int a1 = socket(AF_INET, SOCK_STREAM, 0), t = 5000;
+		setsockopt(a1, SOL_TCP, TCP_USER_TIMEOUT, &t, sizeof(t));
+		connect(a1, (struct sockaddr *)&a, sizeof(a));
+		int a2 = socket(AF_INET, SOCK_STREAM, 0);
+		connect(a2, (struct sockaddr *)&a, sizeof(a));
+		close(socket(AF_INET, SOCK_STREAM, 0));
+		printf("protocol %d\n", k_proto(a1));
 	} else if (strcmp(name, "efault") == 0) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		const struct sockaddr *bad = (const struct sockaddr *)(uintptr_t)8;
@@ -1045,6 +1093,8 @@ int main(int argc, char **argv)
 		return cmd_errno();
 	if (argc >= 2 && strcmp(argv[1], "fork") == 0)
 		return cmd_fork();
+	if (argc >= 3 && strcmp(argv[1], "fd2") == 0)
+		return cmd_fd2(argv[2]);
 	if (argc >= 3 && strcmp(argv[1], "regress") == 0)
 		return cmd_regress(argv[2]);
 	fprintf(stderr, "usage: probe listen|connect|pair|serve|client|state|opt|churn|identity|errno|fork ...\n");

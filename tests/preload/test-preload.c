@@ -733,6 +733,20 @@ START_TEST(transaction)
 }
 END_TEST
 
+/* ---- accounting: one socket counts once ---- */
+START_TEST(stats_count_once)
+{
+	struct run r;
+	const char *args[] = { "regress", "count-once", NULL };
+	/* the listener counts too: 2 MPTCP (listener, second client), 1 TCP
+	 * for the option */
+	run_probe(&r, _i ? "*" : NULL, "MPTCPIFY_STATS=1", NULL, args);
+	ck_assert_msg(strstr(r.err, "stats: upgraded 2, kept TCP by policy 0, fell back (kernel "
+				    "refused MPTCP) 0, downgraded for options 1,"),
+		      "%s: %s", _i ? "policy *" : "all-mode", r.err);
+}
+END_TEST
+
 static Suite *preload_suite(void)
 {
 	Suite *s = suite_create("preload");
@@ -751,6 +765,10 @@ static Suite *preload_suite(void)
 	tcase_add_test(tc, mptcp_info_two_processes);
 	tcase_add_test(tc, kernel_refuses_mptcp);
 	tcase_add_loop_test(tc, kernel_refusal_errnos, 0, sizeof(refusals) / sizeof(refusals[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stats");
+	tcase_add_loop_test(tc, stats_count_once, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("transactions");

@@ -31,7 +31,6 @@ static int accepted(int lfd, int ret)
 		s->family = ls->family;
 		s->proto = IPPROTO_MPTCP; /* or TCP, for a plain TCP client:
 					     option paths ask the kernel */
-		s->opts = 0;
 		s->tmpfd = -1;
 		s->cookie = 0;
 		slot_release(s, st, SLOT_DECIDED | SLOT_ACCEPTED);

@@ -156,14 +156,14 @@ static void decide(int fd, enum policy_dir dir, const struct sockaddr *sa, sockl
 		errno = saved;
 		return;
 	}
-	if (!slot_same_socket(fd, s, st)) {
-		/* the number was reused behind the shim's back: not ours */
-		slot_release(s, st, SLOT_FREE);
-		errno = saved;
-		return;
-	}
 	if (dir == POLICY_LISTEN && !sa) {
-		/* listen_address() may bind: only on our own socket */
+		/* listen_address() may bind: only on our own socket (a
+		 * connect only reads; acting on the socket checks again) */
+		if (!slot_same_socket(fd, s, st)) {
+			slot_release(s, st, SLOT_FREE); /* not ours any more */
+			errno = saved;
+			return;
+		}
 		if (listen_address(fd, s->family, &local, &len) < 0) {
 			decided(s, st, dir, WHY_POLICY, keep);
 			errno = saved;

@@ -191,8 +191,8 @@ int slot_put_opt(struct fd_slot *s, int level, int name, const void *val,
 				return -1;
 			if (last)
 				block(last)->next = nb;
-			else
-				s->opts = nb;
+			else /* read without owning the slot (a hint) */
+				__atomic_store_n(&s->opts, nb, __ATOMIC_RELAXED);
 			last = nb;
 		}
 		o = &block(last)->o[block(last)->n++];
@@ -219,7 +219,7 @@ void slot_drop_opts(struct fd_slot *s, int (*keep)(const struct slot_opt *o))
 			for (uint32_t i = 0; i < block(x)->n; i++)
 				if (nk < SLOT_MAX_OPTS && keep(&block(x)->o[i]))
 					kept[nk++] = block(x)->o[i];
-	s->opts = 0;
+	__atomic_store_n(&s->opts, 0, __ATOMIC_RELAXED);
 	while (b) {
 		uint32_t nxt = block(b)->next;
 		block_free(b);

@@ -55,7 +55,6 @@ static void track(int fd, int domain, int proto, int fell_back, int with_cookie)
 		return; /* an old owner is still busy with the number: untracked */
 	s->family = (uint16_t)domain;
 	s->proto = (uint16_t)proto;
-	s->opts = 0;
 	s->tmpfd = -1;
 	s->cookie = with_cookie ? sock_cookie(fd) : 0;
 	slot_release(s, st,

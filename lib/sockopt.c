@@ -276,7 +276,8 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	/* An emulated value wins over the kernel's answer: some refused
 	 * options still read (SO_OOBINLINE reads 0), held-back ones read
 	 * "unset". Sockets with no remembered option pay one load. */
-	if (s && s->opts && val && len && read_remembered(fd, s, level, name, val, len))
+	if (s && __atomic_load_n(&s->opts, __ATOMIC_RELAXED) && val && len &&
+	    read_remembered(fd, s, level, name, val, len))
 		goto ok;
 	if (real.getsockopt(fd, level, name, val, len) == 0)
 		return 0;

@@ -65,15 +65,17 @@ run() {
 	shift 2
 	local dir=$NL_TMP/run.$label
 	mkdir -p "$dir/run" "$dir/lock" "$dir/log"
-	nl_bg "apache.$label" "$NL_S" 120 env APACHE_RUN_USER=www-data \
+	st_wrap "apache.$label"
+	nl_bg "apache.$label" "$NL_S" $((120 * ST_SLOW)) "${ST_WRAP[@]}" env APACHE_RUN_USER=www-data \
 		APACHE_RUN_GROUP=www-data APACHE_PID_FILE="$dir/run/apache2.pid" \
 		APACHE_RUN_DIR="$dir/run" APACHE_LOCK_DIR="$dir/lock" \
 		APACHE_LOG_DIR="$dir/log" LANG=C \
 		"$@" /usr/sbin/apache2 -d "$root" -f "$root/apache2.conf" -DFOREGROUND
 	local pid=$NL_LAST
-	nl_wait_port "$NL_S" "$port" || { nl_show_err "apache.$label"; exit 1; }
+	nl_wait_port "$NL_S" "$port" $((10 * ST_SLOW)) || { nl_show_err "apache.$label"; exit 1; }
 	nl_snap "$NL_S" "$label"
-	nl_run "$NL_C" 60 "$@" curl -sS --max-time 50 -o "$NL_TMP/dst.$label" \
+	st_wrap "curl.$label"
+	nl_run "$NL_C" $((60 * ST_SLOW)) "${ST_WRAP[@]}" "$@" curl -sS --max-time 50 -o "$NL_TMP/dst.$label" \
 		"http://$NL_S1:$port/data.bin" 2>"$NL_TMP/curl.$label.err" ||
 		sed 's/^/    curl: /' "$NL_TMP/curl.$label.err"
 	nl_side "$NL_S" "$label" passive

@@ -1,7 +1,9 @@
 # shellcheck shell=bash
-# tests/stock/logs.sh - compares a program's complaints with and without
-# the shim, for the stock tests that run a daemon twice (once plain, once
-# under mptcpify-run). Source it after tests/netns/lib.sh.
+# shellcheck disable=SC2034 # ST_WRAP is read by the sourcing scripts
+# tests/stock/logs.sh - helpers for the stock tests that run a program
+# twice, once plain and once under mptcpify-run, and compare: complaints
+# in its logs, the shim's stats lines, yes/no checks, connection counts,
+# and an optional strace wrapper. Source it after tests/netns/lib.sh.
 #
 # A "complaint" is a log line that matches the test's pattern (errors,
 # warnings, failed system calls). The promise is that the shim adds none:
@@ -85,6 +87,27 @@ st_conns() {
 	if [[ $NL_CONNS != "$2" ]]; then
 		echo "  ^ FAIL: $1: $NL_CONNS MPTCP connections, expected $2"
 		NL_FAILS=$((NL_FAILS + 1))
+	fi
+}
+
+# st_wrap NAME: sets ST_WRAP to a command prefix that runs a program
+# under `strace -f -k` into $ST_TRACE/NAME.strace when ST_TRACE names a
+# directory (for finding which socket calls a program makes, with and
+# without the shim: tests/stock/sockopt-survey.py reads these files),
+# to nothing otherwise; ST_TRACE_CALLS replaces the list of system calls.
+# A debugging aid: the checks stay the same.
+ST_WRAP=()
+# ST_SLOW: what the tests multiply their start-up waits and time limits
+# by; strace -k makes start-up many times slower.
+ST_SLOW=1
+if [[ -n ${ST_TRACE:-} ]]; then
+	ST_SLOW=10
+fi
+st_wrap() {
+	local calls=${ST_TRACE_CALLS:-%network,%process,dup,dup2,dup3,fcntl,close,close_range}
+	ST_WRAP=()
+	if [[ -n ${ST_TRACE:-} ]]; then
+		ST_WRAP=(strace -f -k -qq -o "$ST_TRACE/$1.strace" -e "trace=$calls")
 	fi
 }
 

@@ -73,7 +73,8 @@ shim=()
 client() {
 	local label=$1 name=$2 secs=$3
 	shift 3
-	if ! nl_run "$NL_C" "$secs" "${shim[@]}" "$@" >"$NL_TMP/$name.$label.out" \
+	st_wrap "$name.$label"
+	if ! nl_run "$NL_C" $((secs * ST_SLOW)) "${ST_WRAP[@]}" "${shim[@]}" "$@" >"$NL_TMP/$name.$label.out" \
 		2>"$NL_TMP/$name.$label.err"; then
 		echo "  ($name failed:)"
 		tail -n 5 "$NL_TMP/$name.$label.err" | sed 's/^/    /'
@@ -84,9 +85,10 @@ client() {
 # run LABEL WANT: the server and the clients under the prefix in shim.
 run() {
 	local label=$1 want_mptcp=$2 n
-	nl_bg "pg.$label" "$NL_S" 200 "${as_postgres[@]}" "${shim[@]}" "$pgbin/postgres" -D "$d/data"
+	st_wrap "postgres.$label"
+	nl_bg "pg.$label" "$NL_S" $((200 * ST_SLOW)) "${ST_WRAP[@]}" "${as_postgres[@]}" "${shim[@]}" "$pgbin/postgres" -D "$d/data"
 	local pid=$NL_LAST
-	nl_wait_port "$NL_S" "$port" 30 || { nl_show_err "pg.$label"; exit 1; }
+	nl_wait_port "$NL_S" "$port" $((30 * ST_SLOW)) || { nl_show_err "pg.$label"; exit 1; }
 
 	# psql: the data in through COPY FROM STDIN and out again, in order
 	cat >"$NL_TMP/copy.sql" <<SQL

@@ -84,9 +84,10 @@ client=()
 run() {
 	local label=$1 want_mptcp=$2 dir
 	rm -f "$d/known_hosts" "$NL_TMP/up.$label" "$NL_TMP/down.$label"
-	nl_bg "sshd.$label" "$NL_S" 120 "${server[@]}" /usr/sbin/sshd -D -e -f "$d/sshd_config"
+	st_wrap "sshd.$label"
+	nl_bg "sshd.$label" "$NL_S" $((120 * ST_SLOW)) "${ST_WRAP[@]}" "${server[@]}" /usr/sbin/sshd -D -e -f "$d/sshd_config"
 	local pid=$NL_LAST
-	nl_wait_port "$NL_S" "$port" || { nl_show_err "sshd.$label"; exit 1; }
+	nl_wait_port "$NL_S" "$port" $((10 * ST_SLOW)) || { nl_show_err "sshd.$label"; exit 1; }
 	for dir in up down; do
 		local from to
 		if [[ $dir == up ]]; then
@@ -95,7 +96,8 @@ run() {
 			from=root@$NL_S1:$NL_TMP/up.$label to=$NL_TMP/down.$label
 		fi
 		nl_snap "$NL_S" "$label.$dir"
-		if ! nl_run "$NL_C" 60 "${client[@]}" scp -q -F "$d/ssh_config" "$from" "$to" \
+		st_wrap "scp.$label.$dir"
+		if ! nl_run "$NL_C" $((60 * ST_SLOW)) "${ST_WRAP[@]}" "${client[@]}" scp -q -F "$d/ssh_config" "$from" "$to" \
 			2>"$NL_TMP/scp.$label.$dir.err"; then
 			echo "  (scp $dir failed:)"
 			sed 's/^/    /' "$NL_TMP/scp.$label.$dir.err"

@@ -74,9 +74,10 @@ secure_chroot_dir=$d/empty
 pam_service_name=vsftpd
 ssl_enable=NO
 CONF
-	nl_bg "vsftpd.$label" "$NL_S" 120 "$@" /usr/sbin/vsftpd "$d/vsftpd.$label.conf"
+	st_wrap "vsftpd.$label"
+	nl_bg "vsftpd.$label" "$NL_S" $((120 * ST_SLOW)) "${ST_WRAP[@]}" "$@" /usr/sbin/vsftpd "$d/vsftpd.$label.conf"
 	VS_PID=$NL_LAST
-	nl_wait_port "$NL_S" "$port" || { nl_show_err "vsftpd.$label"; exit 1; }
+	nl_wait_port "$NL_S" "$port" $((10 * ST_SLOW)) || { nl_show_err "vsftpd.$label"; exit 1; }
 }
 
 # session LABEL MODE WANT PREFIX...: lftp (under PREFIX) uploads src to
@@ -89,7 +90,8 @@ session() {
 	name=$mode.$label
 	nl_snap "$NL_S" "$name"
 	# -d: the protocol dialogue (every reply) on stderr, for the checks.
-	if ! nl_run "$NL_C" 60 "$@" lftp -d -c "
+	st_wrap "lftp.$name"
+	if ! nl_run "$NL_C" $((60 * ST_SLOW)) "${ST_WRAP[@]}" "$@" lftp -d -c "
 		set cmd:fail-exit yes
 		set net:max-retries 1
 		set net:timeout 15

@@ -216,6 +216,10 @@ def parse(path):
             if s is None:
                 continue  # not a TCP socket we saw being made
             level, opt = args[1], args[2]
+            if opt == 'SO_PROTOCOL' and ok and args[3] in ('[6]', '[262]'):
+                # the kernel's word (an accepted socket is TCP when the
+                # client did not ask for MPTCP, whatever its listener is)
+                s.proto = 'MPTCP' if args[3] == '[262]' else 'TCP'
             value = args[3] if name == 'setsockopt' else '-'
             res = result_text(ret)
             key = (name, level, opt, value, s.kind)

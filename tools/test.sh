@@ -16,6 +16,8 @@ packages=(
   iproute2 kmod procps python3 curl socat iperf3 haproxy nginx-light
   mptcpize libmptcpwrap0 strace valgrind binutils man-db groff-base
   qemu-system-x86 busybox-static cpio
+  openssh-server openssh-client vsftpd lftp apache2 postgresql-15
+  postgresql-client-15
 )
 
 missing=()

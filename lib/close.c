@@ -37,12 +37,12 @@ EXPORT int fclose(FILE *f)
 	return real.fclose(f);
 }
 
-/* A dup() returned NEWFD: whatever the slot said of that number is gone. */
-static int after_dup(int ret)
+/* A dup of OLDFD returned RET: that number now holds OLDFD's socket. */
+static int after_dup(int oldfd, int ret)
 {
-	if (ret >= 0 && known_slot(ret)) {
+	if (ret >= 0 && (known_slot(ret) || known_slot(oldfd))) {
 		int saved = errno;
-		slot_closing(ret);
+		slot_duplicated(oldfd, ret);
 		errno = saved;
 	}
 	return ret;
@@ -63,7 +63,7 @@ static void before_dup(int oldfd, int newfd)
 static int after_dup2(int oldfd, int newfd, int ret)
 {
 	if (ret >= 0 && newfd != oldfd)
-		after_dup(ret);
+		after_dup(oldfd, ret);
 	return ret;
 }
 
@@ -71,7 +71,7 @@ EXPORT int dup(int fd)
 {
 	shim_ensure();
 	slot_shared(fd);
-	return after_dup(real.dup(fd));
+	return after_dup(fd, real.dup(fd));
 }
 
 EXPORT int dup2(int oldfd, int newfd)
@@ -100,7 +100,7 @@ static int fcntl_common(int (*fn)(int, int, ...), int fd, int cmd, void *arg)
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
 		slot_shared(fd);
-		return after_dup(fn(fd, cmd, arg));
+		return after_dup(fd, fn(fd, cmd, arg));
 	case F_SETFD:
 	case F_SETFL:
 	case F_SETOWN:

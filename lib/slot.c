@@ -239,6 +239,33 @@ void slot_shared(int fd)
 			return;
 }
 
+void slot_duplicated(int oldfd, int newfd)
+{
+	struct fd_slot *o, *n;
+	uint32_t ost, nst;
+	struct slot_opt *opt;
+
+	slot_closing(newfd); /* whatever the number held before */
+	o = known_slot(oldfd);
+	if (!o || !slot_hold(o, &ost, HOLD_WAIT))
+		return;
+	if (slot_phase(ost) == SLOT_FREE || !(n = fdtab_get(newfd, 1)) ||
+	    !slot_hold(n, &nst, HOLD_FREE)) {
+		slot_release(o, ost, ost);
+		return;
+	}
+	n->family = o->family;
+	n->proto = o->proto;
+	n->cookie = o->cookie;
+	n->tmpfd = -1;
+	for (unsigned i = 0; (opt = slot_opt_at(o, i)); i++)
+		slot_put_opt(n, opt->level, opt->name, opt->val, opt->len, opt->flags);
+	/* the registration belongs to the other number */
+	slot_release(n, nst, (ost & ~(uint32_t)(SLOT_OWNER | SLOT_CONTENDER | SLOT_EPOLL)) |
+				     SLOT_NOREPLACE);
+	slot_release(o, ost, ost | SLOT_NOREPLACE);
+}
+
 /* ---- fork --------------------------------------------------------------- */
 
 static long fork_waited;

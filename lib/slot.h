@@ -162,6 +162,10 @@ void slot_touch(int fd);
 void slot_touch_range(unsigned first, unsigned last);
 /* FD's socket gets a second descriptor (dup, F_DUPFD): never replace it. */
 void slot_shared(int fd);
+/* NEWFD now holds OLDFD's socket (a dup that succeeded): NEWFD's slot
+ * becomes a copy of OLDFD's (the shim's socket under a second number:
+ * vsftpd moves accepted sockets to fd 0), both never replaced. */
+void slot_duplicated(int oldfd, int newfd);
 
 /* fork(): pthread_atfork handlers. */
 void slot_fork_prepare(void);

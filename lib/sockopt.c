@@ -288,10 +288,7 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	}
 	/* Reading pretends nothing: what TCP reports where nobody set it. */
 	st = slot_peek(s);
-	if (slot_phase(st) == SLOT_FREE ||
-	    (slot_phase(st) == SLOT_UNDECIDED ? optclass_get(&cfg.opts, level, name)
-					       : optclass_decided(&cfg.opts, level, name)) ==
-		    OPT_ERROR) {
+	if (slot_phase(st) == SLOT_FREE || optclass_get(&cfg.opts, level, name) == OPT_ERROR) {
 		errno = err;
 		return -1;
 	}

@@ -34,7 +34,29 @@ if ((${#missing[@]})); then
   echo "tools/test.sh: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # The stock tests run their own servers (sshd, vsftpd, apache2,
+  # PostgreSQL) in private namespaces: installing must start none of the
+  # system services (policy-rc.d), and the ones this run installed stay off.
+  prc=/usr/sbin/policy-rc.d made_prc=0
+  if [[ ! -e $prc ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$prc" && chmod 755 "$prc" && made_prc=1
+  fi
+  rc=0
+  apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
+  ((made_prc)) && rm -f "$prc"
+  ((rc == 0)) || exit "$rc"
+  for p in "${missing[@]}"; do
+    case $p in
+      openssh-server) svc=ssh ;;
+      vsftpd) svc=vsftpd ;;
+      apache2) svc="apache2 apache-htcacheclean" ;;
+      postgresql-15) svc=postgresql ;;
+      *) continue ;;
+    esac
+    # only services of packages installed just now (never an sshd that
+    # was already running: that could lock out the machine's own users)
+    systemctl disable --now $svc >/dev/null 2>&1 || true
+  done
 fi
 
 # Kernel packages for the qemu kernel matrix (cached outside the tree).

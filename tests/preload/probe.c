@@ -1016,6 +1016,20 @@ static int cmd_regress(const char *name)
 			snprintf(why, sizeof(why), "SO_OOBINLINE %d/%d=%d TCP_USER_TIMEOUT %d/%d=%d (accepted protocol %d)",
 				 r1, r2, v, r3, r4, u, k_proto(s2));
 		printf("protocol %d\n", k_proto(s2));
+	} else if (strcmp(name, "accepted-dup2") == 0) {
+		/* vsftpd moves the accepted socket to fd 0 first: the copy is
+		 * still the shim's */
+		int c = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+		connect(c, (struct sockaddr *)&a, sizeof(a));
+		int s2 = accept(l, NULL, NULL);
+		if (s2 < 0 || dup2(s2, 50) != 50)
+			die("accept/dup2");
+		close(s2);
+		int r1 = setsockopt(50, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
+		if (r1 != 0)
+			snprintf(why, sizeof(why), "SO_OOBINLINE on the dup: %d errno %d (protocol %d)", r1,
+				 errno, k_proto(50));
+		printf("protocol %d\n", k_proto(50));
 	} else if (strcmp(name, "defer-accept") == 0) {
 		/* TCP_DEFER_ACCEPT on an MPTCP listener: remembered, read back,
 		 * not given to the kernel (it breaks MP_JOIN) */

@@ -665,6 +665,8 @@ static const struct {
 	{ "fdlimit", NULL, 262 },
 	{ "accepted-options", NULL, 262 },
 	{ "defer-accept", NULL, 262 },
+	{ "accepted-dup2", NULL, 262 },
+	{ "accepted-dup2", "*", 262 },
 };
 
 START_TEST(regression)

@@ -20,7 +20,7 @@
  *
  * Edge cases (host bits under a prefix are an error, ::ffff:0:0/96 rules are
  * IPv4 rules, empty rules between commas, "*" with a port or length) are
- * decided at the top of lib/policy.c.
+ * decided at the top of lib/policy-int.h.
  */
 #ifndef MPTCPIFY_POLICY_H
 #define MPTCPIFY_POLICY_H

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* policy-build.c - policy_parse(): every rule parsed (each bad one
- * reported), then the tries built: one path-compressed binary trie per
- * family, a port table on every node that carries rules, laid out depth
- * first in one read-only mapping. */
+/* policy-build.c - from text to image: every rule parsed (each bad one
+ * reported, with its file, line and column when it comes from a file), then
+ * the tries built, one path-compressed binary trie per family with a port
+ * table on every node that carries rules, and written out as the image of
+ * policy-int.h in one read-only anonymous mapping. */
 #include "policy-int.h"
 
 #include <errno.h>
@@ -10,13 +11,32 @@
 struct parse_state {
 	const char *text;
 	struct brule *rules;
-	struct rule_ref *refs; /* in the scratch area until the policy exists */
+	struct rule_ref *refs; /* offsets into TEXT until the image exists */
+	uint32_t *lines;       /* per rule, when from a file */
 	uint32_t n;
 	uint32_t errors;
 	uint32_t count[3]; /* rules per family */
+	size_t rule_bytes; /* the rules' texts together */
+	const struct pol_file *file;
+	size_t pos, line_start; /* a cursor: rules come in order */
+	uint32_t line;
 	policy_error_fn on_error;
 	void *ctx;
 };
+
+/* Moves the line cursor to S (rules and errors come in text order, so the
+ * whole text is scanned once). */
+static void track_line(struct parse_state *st, const char *s)
+{
+	size_t to = (size_t)(s - st->text);
+
+	for (; st->pos < to; st->pos++) {
+		if (st->text[st->pos] == '\n') {
+			st->line++;
+			st->line_start = st->pos + 1;
+		}
+	}
+}
 
 static void parse_one(void *ctx, const char *s, size_t n)
 {
@@ -28,6 +48,11 @@ static void parse_one(void *ctx, const char *s, size_t n)
 	sb_init(&msg, buf, sizeof(buf));
 	st->refs[st->n].off = (uint32_t)(s - st->text);
 	st->refs[st->n].len = (uint32_t)n;
+	st->rule_bytes += n;
+	if (st->file) {
+		track_line(st, s);
+		st->lines[st->n] = st->line;
+	}
 	st->n++;
 	if (pol_parse_rule(s, n, r, &msg)) {
 		st->count[r->fam]++;
@@ -38,6 +63,12 @@ static void parse_one(void *ctx, const char *s, size_t n)
 		struct policy_error e = {
 			.rule = st->n, .text = s, .text_len = n, .msg = buf,
 		};
+
+		if (st->file) {
+			e.file = st->file->path;
+			e.line = st->line;
+			e.column = (unsigned)(st->pos - st->line_start) + 1;
+		}
 		st->on_error(st->ctx, &e);
 	}
 }
@@ -294,47 +325,99 @@ static uint32_t relayout(const struct node *src, struct node *dst, uint32_t *nn,
 	return y;
 }
 
-/* ---- the public interface ---------------------------------------------------- */
+/* ---- the image ---------------------------------------------------------------- */
+
+/* Section offsets of an image with these counts; returns its size. */
+static size_t image_layout(struct img_header *h, bool lines)
+{
+	size_t off = align16(sizeof(*h));
+
+	h->off_rules = off;
+	off = align16(off + (size_t)h->nrules * sizeof(struct rule_ref));
+	h->off_lines = lines ? off : 0;
+	if (lines)
+		off = align16(off + (size_t)h->nrules * sizeof(uint32_t));
+	h->off_nodes = off;
+	off = align16(off + (size_t)h->nnodes * sizeof(struct node));
+	h->off_pool = off;
+	off = align16(off + (size_t)h->npool * sizeof(struct port_iv));
+	h->off_text = off;
+	off += h->text_size;
+	h->size = off;
+	return off;
+}
+
+void pol_handle_init(struct policy *p, const struct img_header *h)
+{
+	const char *base = (const char *)h;
+	unsigned i;
+
+	p->img = h;
+	p->nrules = h->nrules;
+	p->nnodes = h->nnodes;
+	p->npool = h->npool;
+	p->text_size = h->text_size;
+	p->root[0] = h->root[0];
+	p->root[1] = h->root[1];
+	p->rules = (const struct rule_ref *)(base + h->off_rules);
+	p->lines = (h->flags & IMG_FROM_FILE) ? (const uint32_t *)(base + h->off_lines) : NULL;
+	p->nodes = (const struct node *)(base + h->off_nodes);
+	p->pool = (const struct port_iv *)(base + h->off_pool);
+	p->text = base + h->off_text;
+	for (i = 0; i <= 128; i++)
+		p->masks[i] = key_masked((struct key){ ~UINT64_C(0), ~UINT64_C(0) }, i);
+}
 
 /* Counts the rules, parses them into a scratch mapping (reporting every bad
- * one), then builds the policy mapping: text, rule table, tries, port
- * tables. Returns 0, -EINVAL or -ENOMEM as policy.h says. */
-int policy_parse(const char *text, struct policy **out,
-		 policy_error_fn on_error, void *ctx)
+ * one), builds the tries there, then writes the image: handle, header, rule
+ * table, lines, nodes in depth-first order, port tables, rule texts.
+ * Returns 0, -EINVAL or -ENOMEM. */
+int pol_build(const char *text, size_t len, const struct pol_file *file,
+	      struct policy **out, policy_error_fn on_error, void *ctx)
 {
-	size_t len = 0, scratch_size, map_size, off_text, off_rules, off_nodes,
-	       off_pool, max_nodes, max_pool, max_tmp;
-	struct parse_state st = { .text = text, .on_error = on_error, .ctx = ctx };
+	size_t scratch_size, map_size, max_nodes, max_pool, max_tmp, off, k;
+	struct parse_state st = { .text = text, .file = file, .line = 1,
+				  .on_error = on_error, .ctx = ctx };
 	struct builder b = { 0 };
-	struct policy *p = NULL;
-	char *scratch, *base;
-	uint32_t n, i, f, nn;
+	struct img_header *h;
+	struct policy *p;
+	char *scratch, *base, *img;
+	uint32_t n, i, f, nn, root[2];
 
-	if (!text || !out)
-		return -EINVAL;
-	while (text[len]) {
-		if (++len > MAX_TEXT)
-			return -ENOMEM;
-	}
+	if (len > MAX_TEXT)
+		return -ENOMEM;
 	n = pol_split_rules(text, len, NULL, NULL);
 
-	/* Scratch: parsed rules, their text positions, node lists, sort space. */
+	/* Scratch: parsed rules, their text positions and lines, node lists,
+	 * sort space, nodes, port intervals. */
 	max_nodes = 2 + 2 * (size_t)n;
 	max_tmp = 10 * (size_t)n + 16;
+	max_pool = 4 * (size_t)n + max_nodes;
 	scratch_size = align16(n * sizeof(struct brule)) +
 		       align16(n * sizeof(struct rule_ref)) +
+		       align16(n * sizeof(uint32_t)) +
 		       align16(2 * max_nodes * sizeof(uint32_t)) +
 		       align16(max_tmp * sizeof(uint32_t)) +
-		       max_nodes * sizeof(struct node);
+		       align16(max_nodes * sizeof(struct node)) +
+		       max_pool * sizeof(struct port_iv);
 	scratch = map_alloc(scratch_size);
 	if (!scratch)
 		return -ENOMEM;
-	st.rules = (struct brule *)scratch;
-	st.refs = (struct rule_ref *)(scratch + align16(n * sizeof(struct brule)));
-	b.head = (uint32_t *)((char *)st.refs + align16(n * sizeof(struct rule_ref)));
+	off = 0;
+	st.rules = (struct brule *)(scratch + off);
+	off += align16(n * sizeof(struct brule));
+	st.refs = (struct rule_ref *)(scratch + off);
+	off += align16(n * sizeof(struct rule_ref));
+	st.lines = (uint32_t *)(scratch + off);
+	off += align16(n * sizeof(uint32_t));
+	b.head = (uint32_t *)(scratch + off);
 	b.tail = b.head + max_nodes;
-	b.tmp = (uint32_t *)((char *)b.head + align16(2 * max_nodes * sizeof(uint32_t)));
-	b.nodes = (struct node *)((char *)b.tmp + align16(max_tmp * sizeof(uint32_t)));
+	off += align16(2 * max_nodes * sizeof(uint32_t));
+	b.tmp = (uint32_t *)(scratch + off);
+	off += align16(max_tmp * sizeof(uint32_t));
+	b.nodes = (struct node *)(scratch + off);
+	off += align16(max_nodes * sizeof(struct node));
+	b.pool = (struct port_iv *)(scratch + off);
 
 	pol_split_rules(text, len, parse_one, &st);
 	if (st.errors) {
@@ -342,62 +425,107 @@ int policy_parse(const char *text, struct policy **out,
 		return -EINVAL;
 	}
 
-	max_nodes = 2 + 2 * ((size_t)st.count[FAM_V4] + st.count[FAM_V6]);
-	max_pool = 2 * ((size_t)n + st.count[FAM_ANY]) + max_nodes;
-	off_text = align16(sizeof(struct policy));
-	off_rules = off_text + align16(len + 1);
-	off_nodes = off_rules + align16(n * sizeof(struct rule_ref));
-	off_pool = off_nodes + align16(max_nodes * sizeof(struct node));
-	map_size = off_pool + max_pool * sizeof(struct port_iv);
-	base = map_alloc(map_size);
-	if (!base) {
-		munmap(scratch, scratch_size);
-		return -ENOMEM;
-	}
-	p = (struct policy *)base;
-	p->map_size = map_size;
-	for (i = 0; i <= 128; i++)
-		p->masks[i] = key_masked((struct key){ ~UINT64_C(0), ~UINT64_C(0) }, i);
-	p->nrules = n;
-	for (i = 0; i <= len; i++)
-		base[off_text + i] = text[i];
-	for (i = 0; i < n; i++)
-		((struct rule_ref *)(base + off_rules))[i] = st.refs[i];
-	p->text = base + off_text;
-	p->rules = (const struct rule_ref *)(base + off_rules);
-
-	b.pool = (struct port_iv *)(base + off_pool);
 	b.rules = st.rules;
 	for (f = 0; f < 2; f++)
-		p->root[f] = node_new(&b, (struct key){ 0, 0 }, 0);
+		root[f] = node_new(&b, (struct key){ 0, 0 }, 0);
 	for (i = 1; i <= n; i++) {
 		const struct brule *r = &st.rules[i - 1];
 
 		if (r->fam == FAM_ANY) {
-			list_append(&b, p->root[FAM_V4], i, FAM_V4);
-			list_append(&b, p->root[FAM_V6], i, FAM_V6);
+			list_append(&b, root[FAM_V4], i, FAM_V4);
+			list_append(&b, root[FAM_V6], i, FAM_V6);
 		} else {
-			list_append(&b, trie_insert(&b, p->root[r->fam], r->key,
+			list_append(&b, trie_insert(&b, root[r->fam], r->key,
 						    r->plen), i, r->fam);
 		}
 	}
 	for (f = 0; f < 2; f++)
-		build_tree(&b, p->root[f], f);
+		build_tree(&b, root[f], f);
+
+	/* The image, exactly sized, after the handle in the same mapping. */
+	{
+		struct img_header hh = { .nrules = n, .nnodes = b.nn,
+					 .npool = b.npool,
+					 .text_size = (uint32_t)st.rule_bytes };
+
+		off = align16(sizeof(struct policy));
+		map_size = off + image_layout(&hh, file != NULL);
+		base = map_alloc(map_size);
+		if (!base) {
+			munmap(scratch, scratch_size);
+			return -ENOMEM;
+		}
+		img = base + off;
+		h = (struct img_header *)img;
+		*h = hh;
+	}
+	for (i = 0; i < 8; i++)
+		h->magic[i] = IMG_MAGIC[i];
+	h->version = IMG_VERSION;
+	h->byte_order = IMG_BYTE_ORDER;
+	h->elem_size = IMG_ELEM_SIZE;
+	if (file) {
+		h->flags = IMG_FROM_FILE;
+		h->src = file->src;
+		if (file->src.ctime_sec + IMG_RACY_SECONDS >= file->read_sec)
+			h->flags |= IMG_RACY;
+		for (i = 0; i < n; i++)
+			((uint32_t *)(img + h->off_lines))[i] = st.lines[i];
+	}
+	for (i = 0, k = 0; i < n; i++) {
+		struct rule_ref *ref = (struct rule_ref *)(img + h->off_rules) + i;
+		uint32_t j;
+
+		for (j = 0; j < st.refs[i].len; j++)
+			img[h->off_text + k + j] = text[st.refs[i].off + j];
+		ref->off = (uint32_t)k;
+		ref->len = st.refs[i].len;
+		k += st.refs[i].len;
+	}
 	nn = 0;
 	for (f = 0; f < 2; f++)
-		p->root[f] = relayout(b.nodes, (struct node *)(base + off_nodes), &nn,
-				      p->root[f]);
-	p->nodes = (const struct node *)(base + off_nodes);
-	p->pool = b.pool;
+		h->root[f] = relayout(b.nodes, (struct node *)(img + h->off_nodes), &nn,
+				      root[f]);
+	for (i = 0; i < b.npool; i++)
+		((struct port_iv *)(img + h->off_pool))[i] = b.pool[i];
 	munmap(scratch, scratch_size);
+
+	p = (struct policy *)base;
+	pol_handle_init(p, h);
+	p->origin = file ? POLICY_FROM_FILE : POLICY_FROM_TEXT;
+	p->read_sec = file ? file->read_sec : 0;
+	p->map = base;
+	p->map_size = map_size;
+	p->self_size = 0;
 	/* Read-only from now on: a stray write elsewhere cannot change it. */
 	mprotect(base, map_size, PROT_READ);
 	*out = p;
 	return 0;
 }
 
+int policy_parse(const char *text, struct policy **out,
+		 policy_error_fn on_error, void *ctx)
+{
+	size_t len = 0;
+
+	if (!text || !out)
+		return -EINVAL;
+	while (text[len]) {
+		if (++len > MAX_TEXT)
+			return -ENOMEM;
+	}
+	return pol_build(text, len, NULL, out, on_error, ctx);
+}
+
 void policy_free(struct policy *p)
 {
-	if (p)
-		munmap(p, p->map_size);
+	if (!p)
+		return;
+	if (p->self_size) {
+		if (p->map)
+			munmap(p->map, p->map_size);
+		munmap(p, p->self_size);
+	} else {
+		munmap(p->map, p->map_size);
+	}
 }

@@ -4,6 +4,8 @@
  * addresses in canonical form, and policy_error_format(). */
 #include "policy-int.h"
 
+#include <errno.h>
+
 void sb_init(struct sbuf *b, char *buf, size_t size)
 {
 	b->buf = buf;
@@ -125,6 +127,44 @@ void sb_put_v6(struct sbuf *b, struct key k)
 	}
 }
 
+const char *pol_errno_text(int err)
+{
+	/* glibc's wording, so that messages read as elsewhere; strerror()
+	 * itself may take the locale lock and is not async-signal-safe */
+	switch (err) {
+	case ENOENT: return "No such file or directory";
+	case EACCES: return "Permission denied";
+	case EPERM: return "Operation not permitted";
+	case ENOTDIR: return "Not a directory";
+	case EISDIR: return "Is a directory";
+	case ELOOP: return "Too many levels of symbolic links";
+	case ENAMETOOLONG: return "File name too long";
+	case EIO: return "Input/output error";
+	case ENOMEM: return "Cannot allocate memory";
+	case EMFILE: return "Too many open files";
+	case ENFILE: return "Too many open files in system";
+	case ENXIO: return "No such device or address";
+	case ENODEV: return "No such device";
+	case EOVERFLOW: return "Value too large for defined data type";
+	case ESTALE: return "Stale file handle";
+	default: return NULL;
+	}
+}
+
+void sb_puterrno(struct sbuf *b, int err)
+{
+	const char *t = pol_errno_text(err);
+
+	if (t) {
+		sb_puts(b, t);
+	} else {
+		sb_puts(b, "error ");
+		sb_putu(b, (unsigned long)err);
+	}
+}
+
+/* "mptcpify: [FILE[:LINE:COL]: ]VAR[ rule N "TEXT"]: MSG": the place first,
+ * as compilers write it, so that editors and grep find it. */
 size_t policy_error_format(const struct policy_error *err, const char *var,
 			   char *buf, size_t size)
 {
@@ -134,11 +174,25 @@ size_t policy_error_format(const struct policy_error *err, const char *var,
 	if (!err)
 		return 0;
 	sb_puts(&b, "mptcpify: ");
+	if (err->file) {
+		sb_putesc(&b, err->file, pol_strlen(err->file));
+		if (err->line) {
+			sb_putc(&b, ':');
+			sb_putu(&b, err->line);
+			if (err->column) {
+				sb_putc(&b, ':');
+				sb_putu(&b, err->column);
+			}
+		}
+		sb_puts(&b, ": ");
+	}
 	sb_puts(&b, var ? var : "MPTCPIFY_ADDRS");
-	sb_puts(&b, " rule ");
-	sb_putu(&b, err->rule);
-	sb_putc(&b, ' ');
-	sb_putq(&b, err->text, err->text ? err->text_len : 0);
+	if (err->rule) {
+		sb_puts(&b, " rule ");
+		sb_putu(&b, err->rule);
+		sb_putc(&b, ' ');
+		sb_putq(&b, err->text, err->text ? err->text_len : 0);
+	}
 	sb_puts(&b, ": ");
 	sb_puts(&b, err->msg ? err->msg : "malformed");
 	return b.len;

@@ -8,6 +8,9 @@
  *   policy-error.c  message text: escaping, addresses, the error line
  *   policy-build.c  policy_parse(): rules into tries and port tables
  *   policy-match.c  policy_decide() and the accessors
+ *   policy-file.c   policy_load(): "@FILE", comments, identity of the file
+ *   policy-image.c  compiled images: checked, bound to their file, mapped,
+ *                   written
  *
  * Edge cases, decided in policy-parse.c (the language itself is in policy.h):
  * - Separators. Rules are separated by commas and/or white space (space, tab,
@@ -64,7 +67,8 @@
 #include <sys/mman.h>
 
 #define ENT_NONE UINT32_MAX     /* no rule decides */
-#define MAX_TEXT (16u << 20)    /* longer policies are refused (-ENOMEM) */
+#define MAX_TEXT (16u << 20)    /* longer policies are refused: -ENOMEM for a
+				   string, an error for a file */
 #define PORT_MAX 65535u
 
 enum fam { FAM_V4 = 0, FAM_V6 = 1, FAM_ANY = 2 };
@@ -98,22 +102,139 @@ struct port_iv {
 	uint32_t ent[2];
 };
 
+/* Where rule N's text lies in the text section (rule texts only, back to
+ * back: comments and separators are not kept). */
 struct rule_ref {
 	uint32_t off, len;
 };
 
-/* The whole policy is one mapping: this header, then the text, the rule
- * table, the nodes and the port intervals. */
+/* ---- the image: a policy as one position-independent block ---------------
+ *
+ * A built policy is an image: this header, then the sections it names,
+ * every reference inside an index or an offset, never a pointer. A parsed
+ * policy holds its image in anonymous memory; a compiled one (FILE.compiled,
+ * written by mptcpify-run) is the same bytes mapped from the page cache.
+ * policy-image.c checks a mapped header before use, and the matcher checks
+ * every index it follows (policy-match.c), so a damaged image can give
+ * wrong answers but never a read outside it. */
+
+#define IMG_MAGIC "MPTCPIFY"      /* 8 bytes, no NUL */
+#define IMG_VERSION 1u            /* bumped with any change of the layout */
+#define IMG_BYTE_ORDER 0x01020304u /* as written: native byte order only */
+#define IMG_MAX_SIZE (1u << 30)   /* larger images are refused */
+
+#define IMG_FROM_FILE 1u /* bound to a source file (src below, lines[]) */
+#define IMG_RACY 2u      /* the file changed within IMG_RACY_SECONDS of being
+			    read: its identity alone cannot prove that the
+			    bytes are the same, so the hash is checked too */
+#define IMG_RACY_SECONDS 2 /* more than any file system's timestamp step */
+
+/* The source file an image was built from, as fstat(2) saw it while it was
+ * read, and a hash of its bytes. A write to the file changes ctime (which no
+ * user can set back), a replacement changes ino. */
+struct img_source {
+	uint64_t dev, ino, size;
+	int64_t mtime_sec, ctime_sec;
+	uint32_t mtime_nsec, ctime_nsec;
+	uint64_t hash;
+};
+
+struct img_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t byte_order;
+	uint64_t size;      /* bytes, this header included */
+	uint32_t flags;     /* IMG_* */
+	uint32_t elem_size; /* sizeof(struct node) << 16 | sizeof(struct port_iv) */
+	uint32_t nrules, nnodes, npool, text_size;
+	uint32_t root[2];   /* node index of each family's root */
+	uint64_t off_rules; /* struct rule_ref[nrules] */
+	uint64_t off_lines; /* uint32_t[nrules]: line of each rule (IMG_FROM_FILE) */
+	uint64_t off_nodes; /* struct node[nnodes] */
+	uint64_t off_pool;  /* struct port_iv[npool] */
+	uint64_t off_text;  /* char[text_size] */
+	struct img_source src;
+};
+
+#define IMG_ELEM_SIZE ((uint32_t)(sizeof(struct node) << 16 | sizeof(struct port_iv)))
+
+/* A policy in use: pointers into its image, and what is derived at load. */
 struct policy {
-	size_t map_size;
+	const struct img_header *img;
 	const char *text;
 	const struct rule_ref *rules;
+	const uint32_t *lines; /* NULL unless IMG_FROM_FILE */
 	const struct node *nodes;
 	const struct port_iv *pool;
-	uint32_t nrules;
+	uint32_t nrules, nnodes, npool, text_size;
 	uint32_t root[2];
+	enum policy_origin origin;
+	int64_t read_sec;      /* when the source was read or verified */
+	void *map;             /* the image's mapping (NULL: not ours) */
+	size_t map_size;
+	size_t self_size;      /* this struct's own mapping; 0 when it heads map */
 	struct key masks[129]; /* masks[len]: the top LEN bits set */
 };
+
+/* Points P's fields at the sections of the image IMG (checked already). */
+void pol_handle_init(struct policy *p, const struct img_header *img);
+
+/* Checks that the SIZE bytes at IMG are an image this code can read
+ * (magic, version, byte order, size, every section inside). Returns 0 or
+ * -EINVAL. The identity of a source is not checked here. */
+int pol_image_check(const void *img, size_t size);
+
+/* A policy over the image BUF[0..size) (not copied; the caller keeps it
+ * alive and frees only the handle, with policy_free). For tests and the
+ * fuzzer. Returns 0, -EINVAL (not a valid image) or -ENOMEM. */
+int pol_image_open(const void *buf, size_t size, struct policy **out);
+
+/* Where P's image lies, for writing it out. */
+static inline const void *pol_image_bytes(const struct policy *p, size_t *size)
+{
+	*size = (size_t)p->img->size;
+	return p->img;
+}
+
+/* What pol_build() needs to know about a policy read from a file. */
+struct pol_file {
+	const char *path;          /* for messages */
+	struct img_source src;     /* identity and hash */
+	int64_t read_sec;          /* CLOCK_REALTIME before the read */
+};
+
+/* Parses TEXT[0..len) (no NUL needed) and builds its image in anonymous
+ * memory. FILE is NULL for a policy from a string; else errors carry its
+ * path, line and column, and the image its identity and rule lines.
+ * Returns 0, -EINVAL (rules reported through ON_ERROR) or -ENOMEM. */
+int pol_build(const char *text, size_t len, const struct pol_file *file,
+	      struct policy **out, policy_error_fn on_error, void *ctx);
+
+struct stat;
+
+/* Fills ID from the status ST (not the hash). */
+void pol_source_id(struct img_source *id, const struct stat *st);
+
+/* Reads up to SIZE bytes of FD from offset 0 into BUF, *GOT of them.
+ * Returns 0 or a negative errno. */
+int pol_read_all(int fd, char *buf, size_t size, size_t *got);
+
+/* IMG_PATH's image, when it is trusted and current for the source open as
+ * SRC_FD with status SRC_ST (policy-image.c says what that takes). Returns
+ * 0 with *OUT set, or a negative errno (then the source must be parsed). */
+int pol_image_map(const char *img_path, int src_fd, const struct stat *src_st,
+		  struct policy **out);
+
+/* PATH with POLICY_IMAGE_SUFFIX, in BUF of SIZE bytes; false when too long. */
+bool pol_image_path(const char *path, char *buf, size_t size);
+
+/* 64-bit hash of BUF[0..n) (not cryptographic: it tells a changed file from
+ * the one an image was built from, in the rare racy case). */
+uint64_t pol_hash(const void *buf, size_t n);
+
+/* close(2) without going through any interposed close(), the shim's own
+ * included: our private descriptors are nobody's business. */
+void pol_close(int fd);
 
 /* ---- keys ------------------------------------------------------------------ */
 
@@ -153,6 +274,8 @@ static inline unsigned key_common(struct key a, struct key b)
 }
 
 /* ---- memory ---------------------------------------------------------------- */
+
+#define PAGE_ROUND(n) (((n) + 4095) & ~(size_t)4095)
 
 static inline void *map_alloc(size_t size)
 {
@@ -206,5 +329,17 @@ void sb_putq(struct sbuf *b, const char *s, size_t n);
 void sb_put_v4(struct sbuf *b, uint32_t a);
 /* RFC 5952 text of the IPv6 address K. */
 void sb_put_v6(struct sbuf *b, struct key k);
+/* glibc's text for ERR ("No such file or directory"), or "error N". */
+void sb_puterrno(struct sbuf *b, int err);
+const char *pol_errno_text(int err);
+
+static inline size_t pol_strlen(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
 
 #endif /* MPTCPIFY_POLICY_INT_H */

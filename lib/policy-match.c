@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* policy-match.c - policy_decide(): one walk down the family's trie, no
- * allocation, no lock, async-signal-safe; and the read-only accessors. */
+ * allocation, no lock, async-signal-safe; and the read-only accessors.
+ * Every index read from the image is checked before it is followed (a
+ * mapped image is a file: see policy-int.h), at the cost of a few
+ * well-predicted compares per step. */
 #include "policy-int.h"
 
 #include <netinet/in.h>
@@ -12,14 +15,30 @@ unsigned policy_rule_count(const struct policy *p)
 
 const char *policy_rule_text(const struct policy *p, unsigned n, size_t *len)
 {
-	if (!p || n == 0 || n > p->nrules) {
-		if (len)
-			*len = 0;
-		return NULL;
-	}
+	struct rule_ref r;
+
 	if (len)
-		*len = p->rules[n - 1].len;
-	return p->text + p->rules[n - 1].off;
+		*len = 0;
+	if (!p || n == 0 || n > p->nrules)
+		return NULL;
+	r = p->rules[n - 1];
+	if (r.off > p->text_size || r.len > p->text_size - r.off)
+		return NULL;
+	if (len)
+		*len = r.len;
+	return p->text + r.off;
+}
+
+unsigned policy_rule_line(const struct policy *p, unsigned n)
+{
+	if (!p || !p->lines || n == 0 || n > p->nrules)
+		return 0;
+	return p->lines[n - 1];
+}
+
+enum policy_origin policy_origin(const struct policy *p)
+{
+	return p ? p->origin : POLICY_FROM_TEXT;
 }
 
 /* The entry of node N for direction D and PORT. */
@@ -31,6 +50,8 @@ static inline uint32_t node_entry(const struct policy *p, const struct node *n,
 
 	if (hi == 1)
 		return n->ent[d];
+	if (n->tab >= p->npool || hi > p->npool - n->tab)
+		return ENT_NONE;
 	iv = p->pool + n->tab;
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -47,7 +68,8 @@ static inline uint32_t node_entry(const struct policy *p, const struct node *n,
  * may decide; the smallest entry wins. Stops early when nothing below can
  * beat what was found. Returns the entry or ENT_NONE. The step is kept free
  * of data-dependent branches but the loop's own: it runs once per prefix
- * length on the path (at most 33 or 129 times). */
+ * length on the path (at most 33 or 129 times, also in a damaged image:
+ * the prefix length must grow at every step). */
 static uint32_t trie_lookup(const struct policy *p, unsigned fam, struct key k,
 			    unsigned d, uint32_t port)
 {
@@ -57,8 +79,11 @@ static uint32_t trie_lookup(const struct policy *p, unsigned fam, struct key k,
 	uint32_t best = ENT_NONE, e, c;
 
 	for (;;) {
-		const struct key *m = &p->masks[n->plen];
+		const struct key *m;
 
+		if (n->plen > maxlen)
+			break;
+		m = &p->masks[n->plen];
 		if (n->sub_min >= best ||
 		    (((k.hi ^ n->key.hi) & m->hi) | ((k.lo ^ n->key.lo) & m->lo)))
 			break;
@@ -70,7 +95,7 @@ static uint32_t trie_lookup(const struct policy *p, unsigned fam, struct key k,
 		if (n->plen >= maxlen)
 			break;
 		c = n->child[(w[n->plen >> 6] >> (63 - (n->plen & 63))) & 1];
-		if (!c)
+		if (!c || c >= p->nnodes || p->nodes[c].plen <= n->plen)
 			break;
 		n = &p->nodes[c];
 	}
@@ -132,7 +157,7 @@ enum policy_verdict policy_decide(const struct policy *p, enum policy_dir dir,
 	port = (uint32_t)a[0] << 8 | a[1];
 
 	e = trie_lookup(p, fam, k, d, port);
-	if (e == ENT_NONE)
+	if (e == ENT_NONE || (e >> 1) == 0 || (e >> 1) > p->nrules)
 		return POLICY_TCP;
 	if (rule)
 		*rule = e >> 1;

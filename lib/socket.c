@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* socket.c - socket(2): where TCP sockets first become MPTCP. */
 #include "shim.h"
+#include "policy-lazy.h"
 
 /* Creates an MPTCP socket, or falls back to TCP when the kernel refuses
  * MPTCP (the program never sees that error). *PROTO gets what was made. */
@@ -55,6 +56,11 @@ EXPORT int socket(int domain, int type, int protocol)
 
 	shim_ensure();
 	if (!is_candidate(domain, type, protocol) || cfg.mode == MODE_NONE)
+		return real.socket(domain, type, protocol);
+	/* the policy is loaded by the first TCP socket (policy-lazy.h); none
+	 * (invalid, empty, or being loaded by what this call interrupted):
+	 * nothing is upgraded */
+	if (cfg.mode == MODE_POLICY && !policy_lazy_get(&shim_addrs_policy, &cfg.policy))
 		return real.socket(domain, type, protocol);
 
 	if (cfg.mode == MODE_ALL || cfg.strategy == STRAT_MPTCP_FIRST)

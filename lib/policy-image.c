@@ -23,6 +23,7 @@
 #include "policy-int.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h> /* rename(): only the writer, which the shim never calls */
 #include <sys/stat.h>
@@ -92,20 +93,36 @@ int pol_image_check(const void *img, size_t size)
 	return 0;
 }
 
-/* A handle of its own (one mapping) over the checked image IMG. */
+/* Handles of mapped images: the first few are static (in a page of the
+ * library's data that start-up has touched already: no mmap, no page
+ * fault); once used they stay used. */
+#define STATIC_HANDLES 4
+static struct policy static_handles[STATIC_HANDLES];
+static atomic_uint static_used;
+
+/* A handle over the checked image IMG. */
 static int handle_new(const struct img_header *img, void *map, size_t map_size,
 		      struct policy **out)
 {
-	size_t self = PAGE_ROUND(sizeof(struct policy));
-	struct policy *p = map_alloc(self);
+	unsigned k = atomic_fetch_add_explicit(&static_used, 1, memory_order_relaxed);
+	size_t self = 0;
+	struct policy *p;
 
-	if (!p)
-		return -ENOMEM;
+	if (k < STATIC_HANDLES) {
+		p = &static_handles[k];
+	} else {
+		self = PAGE_ROUND(sizeof(struct policy));
+		p = map_alloc(self);
+		if (!p)
+			return -ENOMEM;
+	}
+	*p = (struct policy){ 0 };
 	pol_handle_init(p, img);
 	p->origin = POLICY_FROM_IMAGE;
 	p->map = map;
 	p->map_size = map_size;
 	p->self_size = self;
+	p->static_handle = self == 0;
 	*out = p;
 	return 0;
 }

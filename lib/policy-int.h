@@ -172,8 +172,9 @@ struct policy {
 	int64_t read_sec;      /* when the source was read or verified */
 	void *map;             /* the image's mapping (NULL: not ours) */
 	size_t map_size;
-	size_t self_size;      /* this struct's own mapping; 0 when it heads map */
-	struct key masks[129]; /* masks[len]: the top LEN bits set */
+	size_t self_size;      /* this struct's own mapping; 0 when it heads map
+				  or is one of policy-image.c's static handles */
+	bool static_handle;
 };
 
 /* Points P's fields at the sections of the image IMG (checked already). */

@@ -79,13 +79,17 @@ static uint32_t trie_lookup(const struct policy *p, unsigned fam, struct key k,
 	uint32_t best = ENT_NONE, e, c;
 
 	for (;;) {
-		const struct key *m;
+		unsigned plen = n->plen;
+		uint64_t mhi, mlo;
 
-		if (n->plen > maxlen)
+		if (plen > maxlen)
 			break;
-		m = &p->masks[n->plen];
+		/* the top PLEN bits, computed: a table would be one more page
+		 * to fault in at a process's first decision */
+		mhi = plen ? ~UINT64_C(0) << ((64 - (plen < 64 ? plen : 64)) & 63) : 0;
+		mlo = plen > 64 ? ~UINT64_C(0) << ((128 - plen) & 63) : 0;
 		if (n->sub_min >= best ||
-		    (((k.hi ^ n->key.hi) & m->hi) | ((k.lo ^ n->key.lo) & m->lo)))
+		    (((k.hi ^ n->key.hi) & mhi) | ((k.lo ^ n->key.lo) & mlo)))
 			break;
 		if (n->nint) {
 			e = node_entry(p, n, d, port);

@@ -41,6 +41,16 @@ enum policy_origin policy_origin(const struct policy *p)
 	return p ? p->origin : POLICY_FROM_TEXT;
 }
 
+/* masks[len]: the top LEN bits of a key, built by the compiler: read-only
+ * data of the library, shared by every process from the page cache. */
+#define MASK_HI(i) ((i) == 0 ? 0 : ~UINT64_C(0) << ((64 - ((i) < 64 ? (i) : 64)) & 63))
+#define MASK_LO(i) ((i) <= 64 ? 0 : ~UINT64_C(0) << ((128 - (i)) & 63))
+#define M1(i) { MASK_HI(i), MASK_LO(i) }
+#define M4(i) M1(i), M1((i) + 1), M1((i) + 2), M1((i) + 3)
+#define M16(i) M4(i), M4((i) + 4), M4((i) + 8), M4((i) + 12)
+#define M64(i) M16(i), M16((i) + 16), M16((i) + 32), M16((i) + 48)
+static const struct key masks[129] = { M64(0), M64(64), M1(128) };
+
 /* The entry of node N for direction D and PORT. */
 static inline uint32_t node_entry(const struct policy *p, const struct node *n,
 				  unsigned d, uint32_t port)
@@ -73,35 +83,36 @@ static inline uint32_t node_entry(const struct policy *p, const struct node *n,
 static uint32_t trie_lookup(const struct policy *p, unsigned fam, struct key k,
 			    unsigned d, uint32_t port)
 {
-	const struct node *n = &p->nodes[p->root[fam]];
+	const struct node *nodes = p->nodes, *n = &nodes[p->root[fam]];
+	const uint32_t nnodes = p->nnodes;
 	const uint64_t w[2] = { k.hi, k.lo };
 	const unsigned maxlen = fam == FAM_V4 ? 32 : 128;
 	uint32_t best = ENT_NONE, e, c;
+	unsigned plen = n->plen, next;
 
+	if (plen > maxlen)
+		return ENT_NONE;
 	for (;;) {
-		unsigned plen = n->plen;
-		uint64_t mhi, mlo;
+		const struct key *m = &masks[plen];
 
-		if (plen > maxlen)
-			break;
-		/* the top PLEN bits, computed: a table would be one more page
-		 * to fault in at a process's first decision */
-		mhi = plen ? ~UINT64_C(0) << ((64 - (plen < 64 ? plen : 64)) & 63) : 0;
-		mlo = plen > 64 ? ~UINT64_C(0) << ((128 - plen) & 63) : 0;
 		if (n->sub_min >= best ||
-		    (((k.hi ^ n->key.hi) & mhi) | ((k.lo ^ n->key.lo) & mlo)))
+		    (((k.hi ^ n->key.hi) & m->hi) | ((k.lo ^ n->key.lo) & m->lo)))
 			break;
 		if (n->nint) {
 			e = node_entry(p, n, d, port);
 			if (e < best)
 				best = e;
 		}
-		if (n->plen >= maxlen)
+		if (plen >= maxlen)
 			break;
-		c = n->child[(w[n->plen >> 6] >> (63 - (n->plen & 63))) & 1];
-		if (!c || c >= p->nnodes || p->nodes[c].plen <= n->plen)
+		c = n->child[(w[plen >> 6] >> (63 - (plen & 63))) & 1];
+		if (!c || c >= nnodes)
 			break;
-		n = &p->nodes[c];
+		n = &nodes[c];
+		next = n->plen;
+		if (next <= plen || next > maxlen)
+			break;
+		plen = next;
 	}
 	return best;
 }

@@ -79,8 +79,9 @@ if same "$TMP/explain" "$TMP/lib-parsed" "--explain against the library (file pa
 	mp=$(grep -c '^mptcp$' "$TMP/explain")
 	tcp=$(grep -c '^tcp$' "$TMP/explain")
 	errs=$(grep -vc '^mptcp$\|^tcp$' "$TMP/lib-image")
-	[ "$mp" -ge 30 ] && [ "$tcp" -ge 30 ] ||
+	if [ "$mp" -lt 30 ] || [ "$tcp" -lt 30 ]; then
 		fail "sample too one-sided: $mp mptcp, $tcp tcp"
+	fi
 	[ "$errs" -le $((SAMPLES / 50)) ] || fail "$errs of $SAMPLES sockets failed"
 	for k in '^listen [0-9]' '^connect [0-9]' '^listen \[[23]' '^connect \[[23]' '::ffff:'; do
 		grep -q "$k" "$TMP/samples" || fail "no sample matching '$k'"
@@ -129,6 +130,7 @@ expect_grep "MPTCPIFY_ADDRS: the file after '@' must be an absolute path" "$TMP/
 printf 'connect@10.0.0.0/8\n' >"$TMP/rel"
 out=$(cd "$TMP" && "$RUN" -a @rel --explain connect 10.1.2.3:80)
 expect_eq "$out" "mptcp (rule 1 \"connect@10.0.0.0/8\", $TMP/rel:1)" "-a @relative --explain"
+# shellcheck disable=SC2016 # expanded by the program's shell, on purpose
 out=$(cd "$TMP" && "$RUN" -a @rel -- sh -c 'echo "$MPTCPIFY_ADDRS"')
 expect_eq "$out" "@$TMP/rel" "-a @relative: the program's MPTCPIFY_ADDRS"
 # A bad rule: file, line, column, rule; comments are not rules.

@@ -193,7 +193,7 @@ static int is_sep(char c)
 static void report(policy_error_fn fn, void *ctx, unsigned pos, const char *text,
 		   size_t len, const char *msg)
 {
-	struct policy_error e = { pos, text, len, msg };
+	struct policy_error e = { .rule = pos, .text = text, .text_len = len, .msg = msg };
 	if (fn)
 		fn(ctx, &e);
 }

@@ -3,6 +3,7 @@
  * reads MPTCPIFY_* from the environment, and prints the statistics line at
  * exit. Also the small kernel queries the other files share. */
 #include "shim.h"
+#include "policy-lazy.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -79,20 +80,10 @@ static void read_config(void)
 		cfg.mode = MODE_ALL;
 		return;
 	}
-	struct policy *p = NULL;
-	int rc = policy_parse(v, &p, report_error, (void *)"MPTCPIFY_ADDRS");
-	if (rc < 0) {
-		log_msg(LOG_ERROR, rc == -ENOMEM ? "MPTCPIFY_ADDRS: out of memory: nothing is upgraded"
-						 : "MPTCPIFY_ADDRS is invalid: nothing is upgraded");
-		cfg.mode = MODE_NONE;
-		return;
-	}
-	if (policy_rule_count(p) == 0) {
-		policy_free(p);
-		cfg.mode = MODE_NONE;
-		return;
-	}
-	cfg.policy = p;
+	/* Read and checked when the first TCP socket needs it (socket.c), not
+	 * here: a process that never makes one pays nothing for a big policy.
+	 * An invalid one is reported then, and nothing is upgraded. */
+	policy_lazy_arm(&shim_addrs_policy, "MPTCPIFY_ADDRS", v);
 	cfg.mode = MODE_POLICY;
 }
 

@@ -2,6 +2,7 @@
 /* socket.c - socket(2): where TCP sockets first become MPTCP, and where
  * every new socket's number is claimed in the fd table. */
 #include "shim.h"
+#include "policy-lazy.h"
 
 /* Creates an MPTCP socket, or falls back to TCP when the kernel refuses
  * MPTCP (the program never sees that error). *PROTO gets what was made,
@@ -62,21 +63,31 @@ static void track(int fd, int domain, int proto, int fell_back, int with_cookie)
 			     (fell_back ? SLOT_FELL_BACK : 0));
 }
 
+/* A socket the shim leaves alone; its number is claimed all the same. */
+static int plain_socket(int domain, int type, int protocol, int saved)
+{
+	int fd = real.socket(domain, type, protocol);
+	if (fd >= 0 && known_slot(fd)) {
+		/* a number the shim remembers for a socket closed behind its
+		 * back (fclose, a raw close): not ours now */
+		slot_closing(fd);
+		errno = saved;
+	}
+	return fd;
+}
+
 EXPORT int socket(int domain, int type, int protocol)
 {
 	int saved = errno, fd, proto, want, fell_back;
 
 	shim_ensure();
-	if (!is_candidate(domain, type, protocol) || cfg.mode == MODE_NONE) {
-		fd = real.socket(domain, type, protocol);
-		if (fd >= 0 && known_slot(fd)) {
-			/* a number the shim remembers for a socket closed
-			 * behind its back (fclose, a raw close): not ours now */
-			slot_closing(fd);
-			errno = saved;
-		}
-		return fd;
-	}
+	if (!is_candidate(domain, type, protocol) || cfg.mode == MODE_NONE)
+		return plain_socket(domain, type, protocol, saved);
+	/* the policy is loaded by the first TCP socket (policy-lazy.h); none
+	 * (invalid, empty, or being loaded by what this call interrupted):
+	 * nothing is upgraded */
+	if (cfg.mode == MODE_POLICY && !policy_lazy_get(&shim_addrs_policy, &cfg.policy))
+		return plain_socket(domain, type, protocol, saved);
 
 	if (cfg.mode == MODE_ALL || cfg.strategy == STRAT_MPTCP_FIRST)
 		want = 1;

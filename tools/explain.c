@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* explain.c - `--explain listen|connect ADDRESS`: what the policy decides
- * for one socket, and which rule decided. */
+ * for one socket, and which rule decided (and on which line, for a policy
+ * file). The policy comes from policy_load(), the library's own loader,
+ * compiled image included: the answer is the library's. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -76,6 +78,7 @@ int explain_main(const struct run_settings *s, const char *dir,
 	enum policy_verdict v;
 	enum policy_dir d;
 	unsigned rule = 0;
+	const char *file;
 	socklen_t len;
 
 	if (strcmp(dir, "listen") == 0) {
@@ -97,15 +100,24 @@ int explain_main(const struct run_settings *s, const char *dir,
 		printf("mptcp (MPTCPIFY_ADDRS unset: everything is upgraded)\n");
 		return 0;
 	}
+	file = s->addrs + strspn(s->addrs, " \t\n\r\v\f");
+	file = file[0] == '@' ? file + 1 : NULL;
 	v = policy_decide(s->policy, d, (struct sockaddr *)&ss, len, &rule);
 	if (rule) {
 		size_t tlen = 0;
 		const char *t = policy_rule_text(s->policy, rule, &tlen);
+		unsigned line = policy_rule_line(s->policy, rule);
 
-		printf("%s (rule %u \"%.*s\")\n", v == POLICY_MPTCP ? "mptcp" : "tcp",
+		printf("%s (rule %u \"%.*s\"", v == POLICY_MPTCP ? "mptcp" : "tcp",
 		       rule, (int)tlen, t ? t : "");
+		if (file && line)
+			printf(", %s:%u", file, line);
+		printf(")\n");
 	} else if (policy_rule_count(s->policy) == 0) {
-		printf("tcp (MPTCPIFY_ADDRS is empty: nothing is upgraded)\n");
+		if (file)
+			printf("tcp (%s has no rules: nothing is upgraded)\n", file);
+		else
+			printf("tcp (MPTCPIFY_ADDRS is empty: nothing is upgraded)\n");
 	} else {
 		printf("tcp (no rule matched)\n");
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* settings.c - validating MPTCPIFY_ADDRS / MPTCPIFY_OPTIONS, and finding
- * the library to preload. */
+/* settings.c - validating MPTCPIFY_ADDRS / MPTCPIFY_OPTIONS (a policy file
+ * is compiled on the way: see policy_file_setting), and finding the
+ * library to preload. */
 #include "config.h"
 
 #include <errno.h>
@@ -27,14 +28,77 @@ static void print_error(void *ctx, const struct policy_error *err)
 	fprintf(ec->out, "%s%s\n", ec->prefix, line);
 }
 
+/* "@PATH" of --addrs with PATH made absolute: the library reads the file
+ * when the program makes its first TCP socket, maybe after a chdir. */
+static char *absolute_addrs;
+
+/* The file of a policy setting "@PATH" (white space before '@' allowed,
+ * as the library reads it), or NULL when the setting is the rules. */
+static const char *policy_file_of(const char *addrs)
+{
+	addrs += strspn(addrs, " \t\n\r\v\f");
+	return addrs[0] == '@' ? addrs + 1 : NULL;
+}
+
+/* For "-a @FILE": FILE relative to the current directory becomes absolute,
+ * in S->addrs (and so in the program's MPTCPIFY_ADDRS and in a drop-in).
+ * A relative file from the environment stays an error, as in the library.
+ * Returns 0 or -1 (a message printed). */
+static int absolute_policy_file(struct run_settings *s, FILE *out, const char *line_prefix)
+{
+	const char *file = policy_file_of(s->addrs);
+	char cwd[PATH_MAX];
+	int n;
+
+	if (!file || !file[0] || file[0] == '/' || !s->addrs_from_cli)
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd))) {
+		fprintf(out, "%s" PROG ": --addrs @%s: cannot tell the current directory: %s\n",
+			line_prefix, file, strerror(errno));
+		return -1;
+	}
+	free(absolute_addrs);
+	n = asprintf(&absolute_addrs, "@%s/%s", cwd, file);
+	if (n < 0) {
+		absolute_addrs = NULL;
+		fprintf(out, "%s" PROG ": out of memory\n", line_prefix);
+		return -1;
+	}
+	s->addrs = absolute_addrs;
+	return 0;
+}
+
+/* Writes FILE's compiled image when the policy had to be parsed (or its
+ * image was racy), so that the program's processes map it instead of
+ * parsing the file each (see policy-image.c). Best effort: an image that
+ * cannot be written (a directory of root's) only costs time; -v says so. */
+static void compile_policy_file(const struct run_settings *s, const char *file)
+{
+	int rc = policy_image_write(s->policy, file);
+
+	if (rc == 0 && s->verbose)
+		fprintf(stderr, PROG ": wrote %s" POLICY_IMAGE_SUFFIX " (%u rules)\n", file,
+			policy_rule_count(s->policy));
+	else if (rc < 0 && s->verbose)
+		fprintf(stderr, PROG ": cannot write %s" POLICY_IMAGE_SUFFIX " (%s): each "
+			"process parses the file at its first TCP socket\n", file, strerror(-rc));
+}
+
 int settings_load(struct run_settings *s, FILE *out, const char *line_prefix)
 {
 	struct error_ctx ec = { .out = out, .prefix = line_prefix };
 	int bad = 0, rc;
 
+	if (s->addrs && absolute_policy_file(s, out, line_prefix))
+		return -1;
 	if (s->addrs) {
+		const char *file = policy_file_of(s->addrs);
+
 		ec.var = "MPTCPIFY_ADDRS";
-		rc = policy_parse(s->addrs, &s->policy, print_error, &ec);
+		/* the library's own loader: what it decides, --explain says */
+		rc = policy_load(s->addrs, &s->policy, print_error, &ec, 0);
+		if (rc == 0 && file)
+			compile_policy_file(s, file);
 		if (rc == -ENOMEM) {
 			fprintf(out, "%s" PROG ": out of memory parsing MPTCPIFY_ADDRS\n",
 				line_prefix);
@@ -56,6 +120,10 @@ void settings_free(struct run_settings *s)
 {
 	policy_free(s->policy);
 	s->policy = NULL;
+	if (absolute_addrs && s->addrs == absolute_addrs)
+		s->addrs = NULL;
+	free(absolute_addrs);
+	absolute_addrs = NULL;
 }
 
 /* Whether this executable lives in the build tree's tools/ directory. */

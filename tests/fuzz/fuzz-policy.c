@@ -14,9 +14,16 @@
  *   make a policy that decides every probe the same way;
  * - first-match: when rule R decides a probe, rule R alone matches it with
  *   the same verdict and no earlier rule alone matches it (checked for the
- *   first rules, to keep executions fast).
+ *   first rules, to keep executions fast);
+ * - the same text as a policy file (a memfd, "@/proc/self/fd/N") is
+ *   accepted or refused alike when it has no '#', and every error's line
+ *   and column lie inside it; with comments it never crashes;
+ * - the policy's image, damaged in a few bytes chosen by the input, is
+ *   either refused or read without a fault (ASan) for every probe; intact,
+ *   it decides as the policy.
  */
 #include "mptcpify/policy.h"
+#include "policy-int.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #define CHECK(cond)                                                            \
 	do {                                                                   \
@@ -165,6 +174,92 @@ static struct policy *parse_alone(const char *text, size_t len)
 	return p;
 }
 
+struct file_check {
+	size_t len;
+	unsigned lines; /* lines in the text */
+	unsigned count;
+};
+
+static void on_file_error(void *ctx, const struct policy_error *e)
+{
+	struct file_check *c = ctx;
+	char line[1024];
+
+	c->count++;
+	CHECK(e->file != NULL);
+	CHECK(e->line >= 1 && e->line <= c->lines);
+	CHECK(e->column >= 1 && e->column <= c->len + 1);
+	policy_error_format(e, "MPTCPIFY_ADDRS", line, sizeof(line));
+	CHECK(printable_line(line, strlen(line)));
+}
+
+/* TEXT as a policy file: accepted exactly when the string is (when it has
+ * no comment), errors inside it. */
+static void check_as_file(const char *text, size_t len, int string_ret, unsigned string_errors)
+{
+	struct file_check c = { .len = len, .lines = 1 };
+	struct policy *p = NULL;
+	char setting[64];
+	size_t i;
+	int fd = memfd_create("fuzz-policy", MFD_CLOEXEC), ret;
+
+	CHECK(fd >= 0);
+	CHECK(write(fd, text, len) == (ssize_t)len);
+	for (i = 0; i < len; i++)
+		c.lines += text[i] == '\n';
+	snprintf(setting, sizeof(setting), "@/proc/self/fd/%d", fd);
+	ret = policy_load(setting, &p, on_file_error, &c, 0);
+	CHECK(ret == 0 || ret == -EINVAL);
+	CHECK((ret == 0) == (c.count == 0));
+	if (!memchr(text, '#', len)) {
+		CHECK(ret == string_ret);
+		CHECK(c.count == string_errors);
+	}
+	policy_free(p);
+	close(fd);
+}
+
+/* P's image, damaged in up to 8 bytes (positions and values from SEED),
+ * opened and probed. Intact (no damage), it decides as P. */
+static void check_image(const struct policy *p, uint64_t seed, const struct probe *probes,
+			unsigned nprobes)
+{
+	size_t size, i;
+	const void *bytes = pol_image_bytes(p, &size);
+	unsigned damage = (unsigned)(seed % 9), k;
+	struct policy *q = NULL;
+	char *copy = NULL;
+
+	CHECK(posix_memalign((void **)&copy, 16, size) == 0);
+	memcpy(copy, bytes, size);
+	for (k = 0; k < damage; k++) {
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		copy[(seed >> 20) % size] ^= (char)(1u << ((seed >> 8) & 7));
+	}
+	if (pol_image_open(copy, size, &q) == 0) {
+		for (i = 0; i < nprobes; i++) {
+			const struct sockaddr *sa = (const struct sockaddr *)&probes[i].ss;
+			unsigned r1 = 0, r2 = 0;
+			enum policy_verdict v1, v2;
+
+			v1 = policy_decide(q, POLICY_CONNECT, sa, probes[i].len, &r1);
+			v2 = policy_decide(p, POLICY_CONNECT, sa, probes[i].len, &r2);
+			if (damage == 0)
+				CHECK(v1 == v2 && r1 == r2);
+			if (r1) {
+				size_t tl;
+
+				policy_rule_text(q, r1, &tl);
+				(void)policy_rule_line(q, r1);
+			}
+		}
+		policy_free(q);
+	} else {
+		CHECK(damage > 0);
+	}
+	free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct err_check ec = { 0 };
@@ -188,6 +283,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = policy_parse(text, &p, on_error, &ec);
 	CHECK(ret == 0 || ret == -EINVAL);
 	CHECK((ret == -EINVAL) == (ec.count > 0));
+	check_as_file(text, text_len, ret, ec.count);
 	if (ret) {
 		CHECK(p == NULL);
 		free(text);
@@ -251,6 +347,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			r = 12345;
 			CHECK(policy_decide(p, dir, sa, probes[i].len - 9, &r) == POLICY_TCP && r == 0);
 		}
+	}
+	{
+		uint64_t h = 1469598103934665603u;
+
+		for (i = 0; i < size; i++)
+			h = (h ^ data[i]) * 1099511628211u;
+		check_image(p, h, probes, nprobes);
 	}
 	{
 		struct sockaddr_un sun = { .sun_family = AF_UNIX };

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-policy.c - the MPTCPIFY_ADDRS parser and matcher (lib/policy.c):
+/* test-policy.c - the MPTCPIFY_ADDRS parser and matcher (lib/policy-*.c):
  * the examples of issue 2, every class of error with its exact message,
  * both families, mapped addresses, ports, order and negation, and a large
  * random policy checked against a naive matcher written here. */

@@ -58,7 +58,8 @@ static int replay_options(int oldfd, int newfd, struct fd_slot *s, int proto)
 {
 	for (unsigned i = 0; i < s->nopts; i++) {
 		struct slot_opt *o = &s->opts[i];
-		if (real.setsockopt(newfd, o->level, o->name, o->val, o->len) == 0) {
+		if (real.setsockopt(newfd, o->level, o->name, o->val,
+				    tcpw_record_value_len(o->level, o->name, o->val, o->len)) == 0) {
 			o->flags &= (uint8_t)~OPT_F_EMULATED;
 			continue;
 		}
@@ -112,10 +113,9 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 		return -errno;
 	bound = !is_unbound(&local);
 
-	newfd = real.socket(s->family,
-			    SOCK_STREAM | (fl & O_NONBLOCK ? SOCK_NONBLOCK : 0) |
-				    (fdfl & FD_CLOEXEC ? SOCK_CLOEXEC : 0),
-			    proto);
+	/* temp_socket: possible at RLIMIT_NOFILE too; close-on-exec until
+	 * dup3 gives FD its own flags */
+	newfd = temp_socket(s->family, SOCK_STREAM | (fl & O_NONBLOCK ? SOCK_NONBLOCK : 0), proto);
 	if (newfd < 0) {
 		err = errno;
 		if (proto == IPPROTO_MPTCP && is_mptcp_refusal(err))

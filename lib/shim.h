@@ -49,7 +49,9 @@
 	X(int, fcntl64, (int, int, ...))                                          \
 	X(int, close_range, (unsigned, unsigned, int))                            \
 	X(void, closefrom, (int))                                                 \
-	X(int, epoll_ctl, (int, int, int, struct epoll_event *))
+	X(int, epoll_ctl, (int, int, int, struct epoll_event *))                  \
+	X(int, accept, (int, struct sockaddr *, socklen_t *))                     \
+	X(int, accept4, (int, struct sockaddr *, socklen_t *, int))
 
 struct real_funcs {
 #define X(ret, name, args) ret(*name) args;

@@ -64,9 +64,9 @@ static struct fd_slot *lock_for_emulation(int fd, uint32_t *old)
 	return s;
 }
 
-/* The remembered value of an emulated option, into VAL/LEN as TCP would
- * copy it. Returns 1 when found. */
-static int read_remembered(int fd, int level, int name, void *val, socklen_t *len)
+/* The remembered record of an emulated option of FD, into REC and *RLEN.
+ * Returns 1 when found. One load when the fd has no slot. */
+static int read_remembered(int fd, int level, int name, void *rec, socklen_t *rlen)
 {
 	struct fd_slot *s = fdtab_get(fd, 0);
 	uint32_t old;
@@ -76,25 +76,17 @@ static int read_remembered(int fd, int level, int name, void *val, socklen_t *le
 		return 0;
 	if (!fdtab_lock_bounded(s, &old, FDTAB_TRIES_SHORT))
 		return 0;
-	if ((old & SLOT_HAVE_COOKIE) && s->cookie == sock_cookie(fd)) {
+	if ((old & SLOT_HAVE_COOKIE) && s->nopts) {
 		struct slot_opt *o = slot_find_opt(s, level, name);
-		if (o) {
-			socklen_t n = *len < o->len ? *len : o->len;
-			memcpy(val, o->val, n);
-			*len = n;
+		if (o && (o->flags & OPT_F_EMULATED) && s->cookie == sock_cookie(fd)) {
+			socklen_t n = *rlen < o->len ? *rlen : o->len;
+			memcpy(rec, o->val, n);
+			*rlen = n;
 			found = 1;
 		}
 	}
 	fdtab_unlock(s, old);
 	return found;
-}
-
-static int s_family(int fd)
-{
-	int dom = AF_INET;
-	socklen_t l = sizeof(dom);
-	real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
-	return dom;
 }
 
 /* Emulated setsockopt: validates like TCP, then remembers. */
@@ -195,6 +187,21 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 	struct fd_slot *s;
 
 	shim_ensure();
+	/* values MPTCP takes where TCP refuses them, or takes and loses */
+	if (tcpw_set_may_differ(level, name)) {
+		int pre = tcpw_set_precheck(fd, level, name, val, len);
+		if (pre < 0)
+			return -1;
+		if (pre > 0) {
+			unsigned char rec[SLOT_OPT_MAXLEN];
+			socklen_t rlen = sizeof(rec);
+			if (tcpw_set(fd, level, name, val, len, rec, &rlen, NULL, 0) < 0 ||
+			    emulate_set(fd, level, name, rec, rlen, EOPNOTSUPP) < 0)
+				return -1;
+			errno = saved;
+			return 0;
+		}
+	}
 	if (real.setsockopt(fd, level, name, val, len) == 0) {
 		if ((s = pending_slot(fd)))
 			remember(fd, s, level, name, val, len);
@@ -202,43 +209,42 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		return 0;
 	}
 	err = errno;
-	if (!refused(err) || (proto = sock_protocol(fd)) != IPPROTO_MPTCP) {
+	if (!tcpw_set_refused(err, optclass_find(level, name) != NULL) ||
+	    (proto = sock_protocol(fd)) != IPPROTO_MPTCP) {
 		errno = err;
 		return -1;
 	}
 	switch (optclass_get(&cfg.opts, level, name)) {
 	case OPT_EMULATE: {
-		/* validated as TCP would (a value TCP refuses gets TCP's
-		 * error), and remembered as TCP would read it back */
-		unsigned char norm[SLOT_OPT_MAXLEN];
-		socklen_t nlen = sizeof(norm);
-		if (len > SLOT_OPT_MAXLEN) {
-			errno = err;
+		/* validated as TCP in this state would (a value TCP refuses
+		 * gets TCP's error), remembered as tcpwould's record */
+		unsigned char rec[SLOT_OPT_MAXLEN];
+		socklen_t rlen = sizeof(rec);
+		if (tcpw_set(fd, level, name, val, len, rec, &rlen, NULL, err) < 0)
 			return -1;
-		}
-		if (tcpw_accepts(s_family(fd), level, name, val, len, norm, &nlen) < 0)
-			return -1;
-		if (emulate_set(fd, level, name, norm, nlen, err) < 0)
+		if (emulate_set(fd, level, name, rec, rlen, err) < 0)
 			return -1;
 		errno = saved;
 		return 0;
 	}
-	case OPT_TCP:
+	case OPT_TCP: {
+		unsigned char rec[SLOT_OPT_MAXLEN];
+		socklen_t rlen = sizeof(rec);
+		int dflt = 0;
+		/* Only leave MPTCP for an option TCP accepts here: one that
+		 * TCP refuses too (IPV6_V6ONLY on an IPv4 socket, a bad value,
+		 * TCP_REPAIR on a listener) gets TCP's own error and the
+		 * socket stays as it is. */
+		if (tcpw_set(fd, level, name, val, len, rec, &rlen, &dflt, err) < 0)
+			return -1;
 		/* Set to what a TCP socket has anyway (HAProxy resets
 		 * TCP_USER_TIMEOUT to 0 on every listener): nothing would
 		 * change on TCP, so nothing is pretended by remembering it. */
-		if (tcpw_is_default(fd, level, name, val, len)) {
-			if (emulate_set(fd, level, name, val, len, err) < 0)
+		if (dflt) {
+			if (emulate_set(fd, level, name, rec, rlen, err) < 0)
 				return -1;
 			errno = saved;
 			return 0;
-		}
-		/* Only leave MPTCP for an option TCP accepts: one that TCP
-		 * refuses too (IPV6_V6ONLY on an IPv4 socket, a bad value)
-		 * gets TCP's own error and the socket stays as it is. */
-		if (tcpw_accepts(s_family(fd), level, name, val, len, NULL, NULL) < 0) {
-			err = errno;
-			break;
 		}
 		if (step_down(fd, level, name) == 0) {
 			if (real.setsockopt(fd, level, name, val, len) < 0)
@@ -247,6 +253,7 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 			return 0;
 		}
 		break;
+	}
 	default:
 		break;
 	}
@@ -257,26 +264,43 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	int saved = errno, err;
+	unsigned char rec[SLOT_OPT_MAXLEN];
+	socklen_t rlen = sizeof(rec), len_in;
 
 	shim_ensure();
-	if (real.getsockopt(fd, level, name, val, len) == 0)
-		return 0;
+	/* A value emulated for this socket wins, also where the MPTCP kernel
+	 * answers itself (SO_MAX_PACING_RATE is read from the MPTCP socket,
+	 * which never got it). */
+	if (read_remembered(fd, level, name, rec, &rlen)) {
+		if (tcpw_get(fd, level, name, rec, rlen, val, len, 0) < 0)
+			return -1;
+		goto ok;
+	}
+	/* the rare answers where MPTCP differs from TCP */
+	if (tcpw_get_answers_first(level, name)) {
+		int rc;
+		if (tcpw_get_first(fd, level, name, val, len, &rc)) {
+			if (rc < 0)
+				return -1;
+			goto ok;
+		}
+	}
+	len_in = len ? *len : 0;
+	int rc = real.getsockopt(fd, level, name, val, len);
+	if (tcpw_get_may_differ(level, name, len_in, rc))
+		rc = tcpw_fix_get(fd, level, name, val, len, len_in, rc);
+	if (rc == 0)
+		goto ok;
 	err = errno;
-	if (!refused(err) || !val || !len || sock_protocol(fd) != IPPROTO_MPTCP) {
+	if (!refused(err) || sock_protocol(fd) != IPPROTO_MPTCP ||
+	    optclass_get(&cfg.opts, level, name) == OPT_ERROR) {
 		errno = err;
 		return -1;
 	}
-	/* Reading pretends nothing: the value remembered for this socket, else
-	 * what TCP reports for a socket where nobody set it. */
-	if (optclass_get(&cfg.opts, level, name) == OPT_ERROR) {
-		errno = err;
-		return -1;
-	}
-	if (read_remembered(fd, level, name, val, len))
-		goto ok;
-	if (tcpw_default(fd, level, name, val, len) == 0)
-		goto ok;
-	return -1; /* TCP refuses it too: TCP's errno, left by tcpw_default() */
+	/* Reading pretends nothing: what TCP reports for a socket in this
+	 * state where nobody set it (NULL and odd lengths included). */
+	if (tcpw_get(fd, level, name, NULL, 0, val, len, err) < 0)
+		return -1; /* TCP refuses it too: TCP's errno */
 ok:
 	errno = saved;
 	return 0;

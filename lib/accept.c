@@ -8,8 +8,38 @@
  * case the shim still remembered a socket closed there behind its back.
  * Memory operations only: no syscall is added. */
 #include "shim.h"
+#include "tcpwould.h"
 
 #include <string.h>
+
+/* TCP copies most options from a listener to the sockets it accepts: the
+ * emulated ones of listener LS go to the accepted socket's slot S as TCP
+ * would pass them on (tcpw_inherit). Returns the attributes to add (the
+ * identity, taken only when there is something to remember). */
+static uint32_t inherit(struct fd_slot *ls, struct fd_slot *s, int fd)
+{
+	uint32_t lst, add = 0;
+	struct slot_opt *o;
+
+	if (!slot_hold(ls, &lst, HOLD_WAIT))
+		return 0;
+	for (unsigned i = 0; (o = slot_opt_at(ls, i)); i++) {
+		unsigned char rec[SLOT_OPT_MAXLEN];
+		socklen_t rlen = sizeof(rec);
+		if (!(o->flags & OPT_F_EMULATED) ||
+		    !tcpw_inherit(o->level, o->name, o->val, o->len, rec, &rlen))
+			continue;
+		if (!add) {
+			s->cookie = sock_cookie(fd);
+			if (!s->cookie)
+				break;
+			add = SLOT_HAVE_COOKIE;
+		}
+		slot_put_opt(s, o->level, o->name, rec, rlen, OPT_F_EMULATED);
+	}
+	slot_release(ls, lst, lst);
+	return add;
+}
 
 /* RET is the accepted fd of LFD: claim its number. */
 static int accepted(int lfd, int ret)
@@ -33,7 +63,10 @@ static int accepted(int lfd, int ret)
 					     option paths ask the kernel */
 		s->tmpfd = -1;
 		s->cookie = 0;
-		slot_release(s, st, SLOT_DECIDED | SLOT_ACCEPTED);
+		st = SLOT_DECIDED | SLOT_ACCEPTED;
+		if (__atomic_load_n(&ls->opts, __ATOMIC_RELAXED))
+			st |= inherit(ls, s, ret);
+		slot_release(s, 0, st);
 	}
 	errno = saved;
 	return ret;

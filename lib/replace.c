@@ -69,7 +69,8 @@ static int replay_options(int oldfd, int newfd, struct fd_slot *s, int proto)
 			o->flags |= OPT_F_EMULATED; /* remembered, not applied */
 			continue;
 		}
-		if (real.setsockopt(newfd, o->level, o->name, o->val, o->len) == 0) {
+		if (real.setsockopt(newfd, o->level, o->name, o->val,
+				    tcpw_record_value_len(o->level, o->name, o->val, o->len)) == 0) {
 			o->flags &= (uint8_t)~OPT_F_EMULATED;
 			continue;
 		}

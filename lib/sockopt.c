@@ -59,21 +59,19 @@ static int store_emulated(int fd, struct fd_slot *s, uint32_t *st, int level, in
 	return slot_put_opt(s, level, name, val, len, OPT_F_EMULATED);
 }
 
-/* Validates VAL like TCP, then remembers what TCP would read back. Returns
- * 0, or -1 with TCP's errno (or ERR when it cannot be remembered). */
+/* Validates VAL as TCP in FD's state would, then remembers tcpwould's
+ * record. Returns 0, or -1 with TCP's errno (or ERR when it cannot be
+ * remembered). *IS_DEFAULT (may be NULL) says whether TCP has that value
+ * anyway. */
 static int emulate_set(int fd, struct fd_slot *s, uint32_t *st, int level, int name,
 		       const void *val, socklen_t len, int err, const char *how)
 {
-	unsigned char norm[SLOT_OPT_MAXLEN];
-	socklen_t nlen = sizeof(norm);
+	unsigned char rec[SLOT_OPT_MAXLEN];
+	socklen_t rlen = sizeof(rec);
 
-	if (len > SLOT_OPT_MAXLEN) {
-		errno = err;
+	if (tcpw_set(fd, level, name, val, len, rec, &rlen, NULL, err) < 0)
 		return -1;
-	}
-	if (tcpw_accepts(s->family, level, name, val, len, norm, &nlen) < 0)
-		return -1;
-	if (store_emulated(fd, s, st, level, name, norm, nlen) < 0) {
+	if (store_emulated(fd, s, st, level, name, rec, rlen) < 0) {
 		errno = err;
 		return -1;
 	}
@@ -116,6 +114,14 @@ static int set_undecided(int fd, struct fd_slot *s, uint32_t *st, int level, int
 
 	if (s->proto == IPPROTO_MPTCP && held_back_on_mptcp(level, name))
 		return emulate_set(fd, s, st, level, name, val, len, EOPNOTSUPP, HELD_BACK);
+	if (s->proto == IPPROTO_MPTCP && tcpw_set_may_differ(level, name)) {
+		/* values MPTCP takes where TCP refuses them, or takes and loses */
+		int pre = tcpw_set_precheck(fd, level, name, val, len);
+		if (pre < 0)
+			return -1;
+		if (pre > 0)
+			return emulate_set(fd, s, st, level, name, val, len, EOPNOTSUPP, EMULATED);
+	}
 	if (real.setsockopt(fd, level, name, val, len) == 0) {
 		if (slot_put_opt(s, level, name, val, len, 0) < 0)
 			*st |= SLOT_NOREPLACE; /* cannot be replayed: never replace */
@@ -127,35 +133,42 @@ static int set_undecided(int fd, struct fd_slot *s, uint32_t *st, int level, int
 	err = errno;
 	/* only a refusal by an MPTCP socket the shim made is acted on; the
 	 * rest is the kernel's answer, as TCP would give it */
-	if (!refused(err) || s->proto != IPPROTO_MPTCP || !slot_same_socket(fd, s, *st)) {
+	if (!tcpw_set_refused(err, optclass_find(level, name) != NULL) || s->proto != IPPROTO_MPTCP ||
+	    !slot_same_socket(fd, s, *st)) {
 		errno = err;
 		return -1;
 	}
 	switch (optclass_get(&cfg.opts, level, name)) {
 	case OPT_EMULATE:
 		return emulate_set(fd, s, st, level, name, val, len, err, EMULATED);
-	case OPT_TCP:
+	case OPT_TCP: {
+		unsigned char rec[SLOT_OPT_MAXLEN];
+		socklen_t rlen = sizeof(rec);
+		int dflt = 0;
+		/* Only leave MPTCP for an option TCP accepts here: one that
+		 * TCP refuses too (IPV6_V6ONLY on an IPv4 socket, a bad value)
+		 * gets TCP's own error and the socket stays as it is. */
+		if (tcpw_set(fd, level, name, val, len, rec, &rlen, &dflt, err) < 0)
+			return -1;
 		/* Set to what a TCP socket has anyway (HAProxy resets
 		 * TCP_USER_TIMEOUT to 0 on every listener): nothing would
 		 * change on TCP, so nothing is pretended by remembering it. */
-		if (tcpw_is_default(fd, level, name, val, len)) {
-			if (store_emulated(fd, s, st, level, name, val, len) < 0) {
+		if (dflt) {
+			if (store_emulated(fd, s, st, level, name, rec, rlen) < 0) {
 				errno = err;
 				return -1;
 			}
 			note_emulated(level, name, EMULATED);
 			return 0;
 		}
-		/* Only leave MPTCP for an option TCP accepts: one that TCP
-		 * refuses too (IPV6_V6ONLY on an IPv4 socket, a bad value)
-		 * gets TCP's own error and the socket stays as it is. */
-		if (tcpw_accepts(s->family, level, name, val, len, NULL, NULL) < 0)
-			return -1;
 		rc = sock_replace(fd, s, IPPROTO_TCP);
 		if (rc == -ESTALE)
 			*st = SLOT_FREE; /* the number holds another socket */
-		if (rc < 0)
+		if (rc < 0) {
+			if (rc != -EBUSY && rc != -ESTALE)
+				shim_warn_unreplaced(-rc);
 			break;
+		}
 		*st |= SLOT_STEPPED | (pins_tcp(level, name) ? SLOT_PINNED_TCP : 0);
 		log_stepped_down(fd, level, name);
 		if (real.setsockopt(fd, level, name, val, len) < 0)
@@ -163,6 +176,7 @@ static int set_undecided(int fd, struct fd_slot *s, uint32_t *st, int level, int
 		if (slot_put_opt(s, level, name, val, len, 0) < 0)
 			*st |= SLOT_NOREPLACE;
 		return 0;
+	}
 	default:
 		break;
 	}
@@ -175,8 +189,10 @@ static int set_undecided(int fd, struct fd_slot *s, uint32_t *st, int level, int
 static int set_decided_refused(int fd, struct fd_slot *s, int level, int name, const void *val,
 			       socklen_t len, int err, const char *how)
 {
+	unsigned char rec[SLOT_OPT_MAXLEN];
+	socklen_t rlen = sizeof(rec);
 	uint32_t st;
-	int rc;
+	int rc, dflt = 0;
 
 	if (!slot_hold(s, &st, HOLD_WAIT)) {
 		errno = err;
@@ -187,7 +203,20 @@ static int set_decided_refused(int fd, struct fd_slot *s, int level, int name, c
 		errno = err;
 		return -1;
 	}
-	rc = emulate_set(fd, s, &st, level, name, val, len, err, how);
+	/* TCP's verdict in this state first (its errno when it refuses);
+	 * then the class: emulate, or, for the others, only a value TCP has
+	 * anyway (nothing changes) is remembered; else the kernel's error */
+	rc = tcpw_set(fd, level, name, val, len, rec, &rlen, &dflt, err);
+	if (rc == 0 && how == EMULATED && !dflt &&
+	    optclass_decided(&cfg.opts, level, name) != OPT_EMULATE) {
+		errno = err;
+		rc = -1;
+	} else if (rc == 0 && store_emulated(fd, s, &st, level, name, rec, rlen) < 0) {
+		errno = err;
+		rc = -1;
+	} else if (rc == 0) {
+		note_emulated(level, name, how);
+	}
 	err = errno;
 	slot_release(s, st, st);
 	errno = err;
@@ -230,12 +259,24 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 			errno = saved;
 		return rc;
 	}
+	if (s->proto == IPPROTO_MPTCP && tcpw_set_may_differ(level, name) &&
+	    slot_phase(slot_peek(s)) == SLOT_DECIDED) {
+		int pre = tcpw_set_precheck(fd, level, name, val, len);
+		if (pre < 0)
+			return -1;
+		if (pre > 0) {
+			rc = set_decided_refused(fd, s, level, name, val, len, EOPNOTSUPP, EMULATED);
+			if (rc == 0)
+				errno = saved;
+			return rc;
+		}
+	}
 	if (real.setsockopt(fd, level, name, val, len) == 0)
 		return 0;
 	err = errno;
-	if (!refused(err) || slot_phase(slot_peek(s)) != SLOT_DECIDED ||
-	    optclass_decided(&cfg.opts, level, name) != OPT_EMULATE ||
-	    sock_protocol(fd) != IPPROTO_MPTCP) {
+	if (!tcpw_set_refused(err, optclass_find(level, name) != NULL) ||
+	    slot_phase(slot_peek(s)) != SLOT_DECIDED ||
+	    optclass_get(&cfg.opts, level, name) == OPT_ERROR || sock_protocol(fd) != IPPROTO_MPTCP) {
 		errno = err;
 		return -1;
 	}
@@ -245,10 +286,10 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 	return rc;
 }
 
-/* The value remembered for LEVEL/NAME on FD's socket, copied out as TCP
- * would: 1 when found. */
-static int read_remembered(int fd, struct fd_slot *s, int level, int name, void *val,
-			   socklen_t *len)
+/* The record remembered for the emulated option LEVEL/NAME of FD's
+ * socket (identity checked), into REC and *RLEN: 1 when found. */
+static int read_remembered(int fd, struct fd_slot *s, int level, int name, void *rec,
+			   socklen_t *rlen)
 {
 	uint32_t st;
 	int found = 0;
@@ -258,7 +299,9 @@ static int read_remembered(int fd, struct fd_slot *s, int level, int name, void 
 	struct slot_opt *o = slot_find_opt(s, level, name);
 	if (o && (o->flags & OPT_F_EMULATED) && (st & SLOT_HAVE_COOKIE) &&
 	    s->cookie == sock_cookie(fd)) {
-		tcpw_copy_out(level, name, o->val, o->len, val, len);
+		socklen_t n = *rlen < o->len ? *rlen : o->len;
+		memcpy(rec, o->val, n);
+		*rlen = n;
 		found = 1;
 	}
 	slot_release(s, st, st);
@@ -267,34 +310,48 @@ static int read_remembered(int fd, struct fd_slot *s, int level, int name, void 
 
 EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	int saved = errno, err;
+	int saved = errno, err, rc;
+	unsigned char rec[SLOT_OPT_MAXLEN];
+	socklen_t rlen = sizeof(rec), len_in;
 	struct fd_slot *s;
-	uint32_t st;
 
 	shim_ensure();
 	s = known_slot(fd);
-	/* An emulated value wins over the kernel's answer: some refused
-	 * options still read (SO_OOBINLINE reads 0), held-back ones read
-	 * "unset". Sockets with no remembered option pay one load. */
-	if (s && __atomic_load_n(&s->opts, __ATOMIC_RELAXED) && val && len &&
-	    read_remembered(fd, s, level, name, val, len))
+	if (!s)
+		return real.getsockopt(fd, level, name, val, len);
+	/* A value emulated for this socket wins over the kernel's answer:
+	 * some refused options still read (SO_OOBINLINE 0, SO_MAX_PACING_RATE
+	 * the MPTCP socket's own), held-back ones read "unset". Sockets with
+	 * no remembered option pay one load. */
+	if (__atomic_load_n(&s->opts, __ATOMIC_RELAXED) &&
+	    read_remembered(fd, s, level, name, rec, &rlen)) {
+		if (tcpw_get(fd, level, name, rec, rlen, val, len, 0) < 0)
+			return -1;
 		goto ok;
-	if (real.getsockopt(fd, level, name, val, len) == 0)
+	}
+	/* the rare answers where MPTCP differs from TCP (the shim's sockets
+	 * only: tcpwould acts only when FD is MPTCP) */
+	if (tcpw_get_answers_first(level, name) && tcpw_get_first(fd, level, name, val, len, &rc)) {
+		if (rc < 0)
+			return -1;
+		goto ok;
+	}
+	len_in = len ? *len : 0;
+	rc = real.getsockopt(fd, level, name, val, len);
+	if (tcpw_get_may_differ(level, name, len_in, rc))
+		rc = tcpw_fix_get(fd, level, name, val, len, len_in, rc);
+	if (rc == 0)
 		return 0;
 	err = errno;
-	if (!s || !refused(err) || !val || !len || sock_protocol(fd) != IPPROTO_MPTCP) {
+	if (!refused(err) || slot_phase(slot_peek(s)) == SLOT_FREE ||
+	    optclass_get(&cfg.opts, level, name) == OPT_ERROR || sock_protocol(fd) != IPPROTO_MPTCP) {
 		errno = err;
 		return -1;
 	}
-	/* Reading pretends nothing: what TCP reports where nobody set it. */
-	st = slot_peek(s);
-	if (slot_phase(st) == SLOT_FREE || optclass_get(&cfg.opts, level, name) == OPT_ERROR) {
-		errno = err;
-		return -1;
-	}
-	if (tcpw_default(fd, level, name, val, len) == 0)
-		goto ok;
-	return -1; /* TCP refuses it too: TCP's errno, left by tcpw_default() */
+	/* Reading pretends nothing: what TCP reports for a socket in this
+	 * state where nobody set it (NULL and odd lengths included). */
+	if (tcpw_get(fd, level, name, NULL, 0, val, len, err) < 0)
+		return -1; /* TCP refuses it too: TCP's errno */
 ok:
 	errno = saved;
 	return 0;

@@ -3,49 +3,88 @@
 #include "tempsock.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "shim.h"
 
-/* One thread at a time raises the limit: two raising and restoring at once
- * could leave it raised. A thread that finds the dance taken gets EMFILE,
- * as it would have without the shim's own socket. */
-static atomic_int raising;
+/* The thread (kernel tid) raising the limit, 0 when none. Two threads
+ * raising and putting back at once could leave the limit raised (the
+ * second one reads the first one's raised value as the program's), so the
+ * raise is held by one thread at a time. */
+static atomic_int raiser;
+
+/* How often a thread that finds the raise held by another one yields
+ * before giving up: the holder only makes four syscalls. */
+#define RAISE_TRIES 2000
+
+static int take_raise(void)
+{
+	int self = (int)syscall(SYS_gettid);
+
+	for (int i = 0; i < RAISE_TRIES; i++) {
+		int none = 0;
+		if (atomic_compare_exchange_strong(&raiser, &none, self))
+			return 1;
+		/* a signal handler that interrupted its own thread's raise
+		 * must not wait for itself */
+		if (none == self)
+			return 0;
+		sched_yield();
+	}
+	return 0;
+}
+
+/* Puts OLD back, unless the program changed the limit while it was raised
+ * (another thread's setrlimit): then the program's value stays. prlimit()
+ * sets and reads back in one call, so only a change in the few
+ * instructions between reading and restoring could be lost; and that only
+ * if the program set exactly the raised value. */
+static void put_back(const struct rlimit *old, const struct rlimit *raised)
+{
+	struct rlimit seen;
+
+	if (prlimit(0, RLIMIT_NOFILE, old, &seen) < 0)
+		return;
+	if (seen.rlim_cur != raised->rlim_cur || seen.rlim_max != raised->rlim_max)
+		prlimit(0, RLIMIT_NOFILE, &seen, NULL); /* the program's own */
+}
 
 int temp_socket(int domain, int type, int protocol)
 {
 	struct rlimit rl, up;
-	int fd, err;
+	int fd, err = EMFILE;
 
 	fd = real.socket(domain, type | SOCK_CLOEXEC, protocol);
 	if (fd >= 0 || errno != EMFILE)
 		return fd;
-	if (atomic_exchange(&raising, 1)) {
+	if (!take_raise()) {
 		errno = EMFILE;
 		return -1;
 	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
-	    rl.rlim_cur >= rl.rlim_max) {
-		atomic_store(&raising, 0);
-		errno = EMFILE;
-		return -1;
-	}
+	fd = -1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		goto out;
 	up = rl;
 	up.rlim_cur++;
-	if (setrlimit(RLIMIT_NOFILE, &up) < 0) {
-		atomic_store(&raising, 0);
-		errno = EMFILE;
-		return -1;
+	if (up.rlim_cur > up.rlim_max) {
+		/* soft == hard: raising the hard limit needs CAP_SYS_RESOURCE
+		 * (and stays within fs.nr_open); the kernel says whether */
+		if (rl.rlim_max == RLIM_INFINITY)
+			goto out;
+		up.rlim_max = up.rlim_cur;
 	}
+	if (setrlimit(RLIMIT_NOFILE, &up) < 0)
+		goto out;
 	fd = real.socket(domain, type | SOCK_CLOEXEC, protocol);
 	err = errno;
-	/* put back the program's limit, unless it changed it meanwhile */
-	struct rlimit now;
-	if (getrlimit(RLIMIT_NOFILE, &now) == 0 && now.rlim_cur == up.rlim_cur &&
-	    now.rlim_max == up.rlim_max)
-		setrlimit(RLIMIT_NOFILE, &rl);
-	atomic_store(&raising, 0);
-	errno = err;
+	put_back(&rl, &up);
+out:
+	atomic_store(&raiser, 0);
+	if (fd < 0)
+		errno = err;
 	return fd;
 }

@@ -27,11 +27,22 @@
  *   sc-probe sigwait DIR             DIR/ready, then exits 3 on SIGTERM
  *   sc-probe netns [disabled] -- CMD a new network namespace (lo up; MPTCP
  *                                    disabled), then exec CMD
+ *   sc-probe fastopen PORT DST WANT  a MSG_FASTOPEN sendto() to DST:PORT (our
+ *                                    listener): data arrives, protocol WANT;
+ *                                    "auto": 262 if an explicit MPTCP socket
+ *                                    takes MSG_FASTOPEN on this kernel, else 6
+ *   sc-probe maxseg                  TCP_MAXSEG 1400 on an MPTCP socket: set
+ *                                    (emulated before 6.17) and read back
  *   sc-probe as UID -- CMD           drop to UID (and GID UID), exec CMD
+ *   sc-probe uname26 -- CMD          exec CMD with uname(2) saying 2.6 (an
+ *                                    "old kernel" for the refusal)
+ *   sc-probe noseccomp -- CMD        exec CMD where seccomp(2) fails ENOSYS
  *
  * Exit 0 when every check holds, 1 when one fails (a FAIL line says which),
  * 2 on a setup error, 77 when the kernel cannot show it here. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -47,7 +58,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -375,6 +389,56 @@ static int cmd_bound(int port)
 	return fails ? 1 : 0;
 }
 
+/* Does an MPTCP socket asked for explicitly (never touched by the
+ * supervisor) take MSG_FASTOPEN to our listener L on this kernel? */
+static int mptcp_takes_fastopen(int port)
+{
+	int m = r_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
+	struct sockaddr_storage ss;
+	socklen_t sl = inaddr(&ss, AF_INET, "127.0.0.1", port);
+	long n;
+
+	if (m < 0)
+		return 0;
+	n = syscall(SYS_sendto, m, "", 0, MSG_FASTOPEN, &ss, sl);
+	n = n < 0 && errno == EOPNOTSUPP ? 0 : 1;
+	close(m);
+	return (int)n;
+}
+
+static int cmd_fastopen(int port, const char *dst, const char *want_s)
+{
+	int l = listener(AF_INET, NULL, port, NULL), want;
+
+	if (strcmp(want_s, "auto") == 0) {
+		want = mptcp_takes_fastopen(port) ? IPPROTO_MPTCP : IPPROTO_TCP;
+		/* a probe that was taken left a connection in the queue */
+		if (want == IPPROTO_MPTCP)
+			close(r_accept(l));
+	} else {
+		want = atoi(want_s);
+	}
+	int c = r_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), a;
+	struct sockaddr_storage ss;
+	socklen_t sl = inaddr(&ss, AF_INET, dst, port);
+	char buf[16];
+	long n;
+
+	n = syscall(SYS_sendto, c, "ping", 4, MSG_FASTOPEN, &ss, sl);
+	if (n != 4) {
+		FAIL("sendto(MSG_FASTOPEN) to %s: %s", dst, n < 0 ? strerror(errno) : "short");
+		return 1;
+	}
+	a = r_accept(l);
+	if (a < 0 || read(a, buf, sizeof(buf)) != 4 || memcmp(buf, "ping", 4))
+		FAIL("the Fast Open data did not arrive");
+	printf("MSG_FASTOPEN to %s:%d: client protocol %d, accepted %d\n", dst, port, proto(c),
+	       proto(a));
+	if (proto(c) != want)
+		FAIL("expected protocol %d", want);
+	return fails ? 1 : 0;
+}
+
 /* ---- options ------------------------------------------------------------------- */
 
 static int cmd_ttl(const char *cls)
@@ -404,6 +468,21 @@ static int cmd_ttl(const char *cls)
 	} else if (rc == 0 || (err != EOPNOTSUPP && err != ENOPROTOOPT)) {
 		FAIL("IP_TTL=error: expected the kernel's refusal");
 	}
+	return fails ? 1 : 0;
+}
+
+static int cmd_maxseg(void)
+{
+	int fd = r_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), v = 1400;
+	socklen_t l = sizeof(v);
+	int rc = r_setsockopt(fd, SOL_TCP, TCP_MAXSEG, &v, sizeof(v));
+
+	v = 0;
+	int grc = r_getsockopt(fd, SOL_TCP, TCP_MAXSEG, &v, &l);
+	printf("TCP_MAXSEG 1400 on an MPTCP socket: setsockopt %d, read back %d (%d), protocol %d\n",
+	       rc, v, grc, proto(fd));
+	if (rc != 0 || grc != 0 || v != 1400 || proto(fd) != IPPROTO_MPTCP)
+		FAIL("expected 1400 read back on an MPTCP socket");
 	return fails ? 1 : 0;
 }
 
@@ -580,6 +659,41 @@ static int cmd_as(unsigned uid, char **argv)
 	return 2;
 }
 
+static int cmd_uname26(char **argv)
+{
+	if (personality(PER_LINUX | UNAME26) < 0)
+		die("personality(UNAME26)");
+	execvp(argv[0], argv);
+	die(argv[0]);
+	return 2;
+}
+
+/* seccomp(2) and prctl(PR_SET_SECCOMP) fail with ENOSYS below: a kernel, or
+ * a container profile, without seccomp filters. */
+static int cmd_noseccomp(char **argv)
+{
+	struct sock_filter {
+		uint16_t code;
+		uint8_t jt, jf;
+		uint32_t k;
+	} f[] = {
+		{ 0x20, 0, 0, offsetof(struct { int nr; }, nr) }, /* ld [nr] */
+		{ 0x15, 0, 1, SYS_seccomp },                       /* jeq seccomp */
+		{ 0x06, 0, 0, 0x00050000u | ENOSYS },              /* ret ERRNO(ENOSYS) */
+		{ 0x06, 0, 0, 0x7fff0000u },                       /* ret ALLOW */
+	};
+	struct {
+		unsigned short len;
+		struct sock_filter *filter;
+	} prog = { 4, f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, 2, &prog) < 0)
+		die("installing the filter");
+	execvp(argv[0], argv);
+	die(argv[0]);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -617,6 +731,14 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "as") && argc >= 5 && !strcmp(argv[3], "--"))
 		return cmd_as((unsigned)atoi(argv[2]), argv + 4);
+	if (!strcmp(cmd, "fastopen") && argc == 5)
+		return cmd_fastopen(atoi(argv[2]), argv[3], argv[4]);
+	if (!strcmp(cmd, "maxseg"))
+		return cmd_maxseg();
+	if (!strcmp(cmd, "uname26") && argc >= 4 && !strcmp(argv[2], "--"))
+		return cmd_uname26(argv + 3);
+	if (!strcmp(cmd, "noseccomp") && argc >= 4 && !strcmp(argv[2], "--"))
+		return cmd_noseccomp(argv + 3);
 usage:
 	fprintf(stderr, "usage: see the header of sc-probe.c\n");
 	return 2;

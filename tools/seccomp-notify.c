@@ -306,7 +306,7 @@ static void decide(struct sc_target *t, int fd, enum policy_dir dir, const struc
 	}
 	want = policy_decide(sc.cfg.policy, dir, sa, len, &rule) == POLICY_MPTCP ? IPPROTO_MPTCP
 										 : IPPROTO_TCP;
-	ns = sc_target_netns(t);
+	ns = want == IPPROTO_MPTCP ? sc_target_netns(t) : 0;
 	counted = true;
 	if (want == IPPROTO_MPTCP && s && (s->flags & SC_S_PINNED_TCP)) {
 		want = IPPROTO_TCP;
@@ -366,7 +366,7 @@ out:
 }
 
 /* Reads a socket address of LEN bytes at ADDR; 0 when it is AF_INET/6. */
-static int read_inet_addr(const struct sc_target *t, uint64_t addr, uint64_t len,
+static int read_inet_addr(struct sc_target *t, uint64_t addr, uint64_t len,
 			  struct sockaddr_storage *ss, socklen_t *slen)
 {
 	if (!addr || len < sizeof(sa_family_t) || len > 0x7fffffff)
@@ -579,11 +579,12 @@ static void handle_setsockopt(struct sc_target *t)
 		return;
 	}
 	proto = sc_sock_protocol(copy);
-	family = sc_sock_domain(copy);
 	/* the value, unless the kernel should give EFAULT/EINVAL itself */
 	if ((proto != IPPROTO_TCP && proto != IPPROTO_MPTCP) || len < 0 || len > VAL_MAX ||
-	    (len > 0 && !uval) || (!indirect && sc_target_read(t, uval, val, (size_t)len) < 0))
+	    (len > 0 && !uval) || (!indirect && sc_target_read(t, uval, val, (size_t)len) < 0) ||
+	    !sc_target_check(t))
 		goto cont;
+	family = sc_sock_domain(copy);
 	id = sc_sock_id(copy);
 
 	if (proto == IPPROTO_TCP) {

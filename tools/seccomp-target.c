@@ -22,15 +22,14 @@ void sc_target_init(struct sc_target *t, const struct seccomp_notif *req)
 {
 	t->req = req;
 	t->tid = (pid_t)req->pid;
-	t->tgid = 0;
 	t->pidfd = -1;
 	t->other_table = false;
+	t->unchecked = false;
 }
 
 void sc_target_done(struct sc_target *t)
 {
-	if (t->pidfd >= 0)
-		close(t->pidfd);
+	/* pidfds belong to the worker's cache */
 	t->pidfd = -1;
 }
 
@@ -41,7 +40,16 @@ bool sc_target_valid(const struct sc_target *t)
 	return ioctl(sc.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-int sc_target_read(const struct sc_target *t, uint64_t addr, void *buf, size_t len)
+bool sc_target_check(struct sc_target *t)
+{
+	if (!t->unchecked)
+		return true;
+	t->unchecked = false;
+	/* the thread still waits in its call, so its tid was not reused */
+	return sc_target_valid(t);
+}
+
+int sc_target_read(struct sc_target *t, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len };
 	struct iovec remote = { (void *)(uintptr_t)addr, len };
@@ -50,25 +58,23 @@ int sc_target_read(const struct sc_target *t, uint64_t addr, void *buf, size_t l
 	if (len == 0)
 		return 0;
 	n = process_vm_readv(t->tid, &local, 1, &remote, 1, 0);
+	t->unchecked = true;
 	if (n < 0)
 		return -errno;
-	if ((size_t)n != len)
-		return -EFAULT;
-	/* the thread still waits in its call, so the tid was not reused */
-	return sc_target_valid(t) ? 0 : -ESRCH;
+	return (size_t)n == len ? 0 : -EFAULT;
 }
 
-int sc_target_write(const struct sc_target *t, uint64_t addr, const void *buf, size_t len)
+int sc_target_write(struct sc_target *t, uint64_t addr, const void *buf, size_t len)
 {
 	struct iovec local = { (void *)buf, len };
 	struct iovec remote = { (void *)(uintptr_t)addr, len };
 	ssize_t n;
 
-	/* The thread waits in its call until answered: it can only go by
-	 * being killed, and its tid is then free again only after pid_max
-	 * other allocations. process_vm_writev keeps the page protections
-	 * the kernel's own copy would meet (read-only memory: EFAULT). */
-	if (!sc_target_valid(t))
+	/* After sc_target_check(): the thread waits in its call until
+	 * answered; it can only go by being killed, and its tid is free again
+	 * only after pid_max other allocations. process_vm_writev keeps the
+	 * page protections the kernel's own copy would meet. */
+	if (!sc_target_check(t))
 		return -ESRCH;
 	n = process_vm_writev(t->tid, &local, 1, &remote, 1, 0);
 	if (n < 0)
@@ -113,51 +119,99 @@ static unsigned long target_fd_inode(pid_t tid, int fd)
 	return strtoul(link + 8, NULL, 10);
 }
 
-/* Opens a pidfd for the target's process. pidfd_open takes only a thread
- * group leader (before 6.9), so another thread's calls go through its tgid. */
+/* pidfds, per worker thread, by tid. A pidfd never names another process
+ * than the one it was opened for: a stale entry (that process gone, its
+ * tid reused) fails with ESRCH and is opened again. For a thread that is
+ * not its group's leader, the entry holds the group's pidfd, and every fd
+ * taken through it is checked against /proc/TID/fd (the tid may now be a
+ * thread of another process). */
+#define PIDFD_CACHE 64
+static __thread struct {
+	pid_t tid;
+	int pidfd;
+	bool leader;
+} pidfds[PIDFD_CACHE];
+
+static void cache_drop(pid_t tid)
+{
+	unsigned i = (unsigned)tid % PIDFD_CACHE;
+
+	if (pidfds[i].tid == tid && pidfds[i].pidfd > 0) {
+		close(pidfds[i].pidfd);
+		pidfds[i].tid = 0;
+		pidfds[i].pidfd = 0;
+	}
+}
+
+/* A pidfd for the target's process (pidfd_open takes only a thread group
+ * leader before 6.9, so another thread's calls go through its tgid). */
 static int target_pidfd(struct sc_target *t)
 {
+	unsigned i = (unsigned)t->tid % PIDFD_CACHE;
+	pid_t tgid = t->tid;
 	int fd;
 
-	if (t->pidfd >= 0)
+	if (pidfds[i].tid == t->tid && pidfds[i].pidfd > 0) {
+		t->pidfd = pidfds[i].pidfd;
+		t->other_table = !pidfds[i].leader;
 		return 0;
+	}
 	fd = (int)syscall(SYS_pidfd_open, t->tid, 0);
-	if (fd >= 0) {
-		t->tgid = t->tid;
-	} else if (errno == EINVAL) {
-		t->tgid = read_tgid(t->tid);
-		if (!t->tgid)
+	if (fd < 0 && errno == EINVAL) {
+		tgid = read_tgid(t->tid);
+		if (!tgid)
 			return -ESRCH;
-		fd = (int)syscall(SYS_pidfd_open, t->tgid, 0);
-		t->other_table = true; /* checked per fd below */
+		fd = (int)syscall(SYS_pidfd_open, tgid, 0);
 	}
 	if (fd < 0)
 		return -errno;
-	t->pidfd = fd;
 	/* the pidfd names the caller's process only if the call still waits */
-	if (!sc_target_valid(t))
+	t->unchecked = true;
+	if (!sc_target_check(t)) {
+		close(fd);
 		return -ESRCH;
+	}
+	if (pidfds[i].pidfd > 0)
+		close(pidfds[i].pidfd);
+	pidfds[i].tid = t->tid;
+	pidfds[i].pidfd = fd;
+	pidfds[i].leader = tgid == t->tid;
+	t->pidfd = fd;
+	t->other_table = tgid != t->tid;
 	return 0;
 }
 
 int sc_target_getfd(struct sc_target *t, int fd)
 {
-	int rc = target_pidfd(t), copy;
+	int rc, copy;
 
-	if (rc < 0)
-		return rc;
-	copy = (int)syscall(SYS_pidfd_getfd, t->pidfd, fd, 0);
+	for (int attempt = 0;; attempt++) {
+		rc = target_pidfd(t);
+		if (rc < 0)
+			return rc;
+		copy = (int)syscall(SYS_pidfd_getfd, t->pidfd, fd, 0);
+		if (copy >= 0 || errno != ESRCH || attempt)
+			break;
+		/* a cached pidfd of a process that is gone: open it afresh */
+		cache_drop(t->tid);
+		t->pidfd = -1;
+	}
 	if (copy < 0)
 		return -errno;
 	if (t->other_table) {
 		/* pidfd_getfd reads the leader's fd table: the calling thread
 		 * must see the same socket (it shares the table unless it was
-		 * cloned without CLONE_FILES) */
+		 * cloned without CLONE_FILES; its tid may be reused) */
 		struct stat st;
 		if (fstat(copy, &st) < 0 || target_fd_inode(t->tid, fd) != (unsigned long)st.st_ino) {
 			close(copy);
+			cache_drop(t->tid);
 			return -ESTALE;
 		}
+	}
+	if (!sc_target_check(t)) {
+		close(copy);
+		return -ESRCH;
 	}
 	return copy;
 }
@@ -187,8 +241,9 @@ ino_t sc_target_netns(const struct sc_target *t)
 	char path[64];
 	struct stat st;
 
+	/* unreadable (another user): taken as ours, where sockets are made */
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)t->tid);
-	return stat(path, &st) == 0 ? st.st_ino : 0;
+	return stat(path, &st) == 0 ? st.st_ino : sc.netns;
 }
 
 int sc_target_socket(const struct sc_target *t, ino_t ns, int domain, int type, int proto)
@@ -198,7 +253,7 @@ int sc_target_socket(const struct sc_target *t, ino_t ns, int domain, int type, 
 
 	/* A socket belongs to the namespace of whoever creates it: one made
 	 * here must be made in the target's. */
-	if (ns == 0 || ns == sc.netns) {
+	if (ns == sc.netns) {
 		fd = socket(domain, type | SOCK_CLOEXEC, proto);
 		return fd < 0 ? -errno : fd;
 	}

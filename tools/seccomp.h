@@ -200,9 +200,10 @@ enum {
 struct sc_target {
 	const struct seccomp_notif *req;
 	pid_t tid;       /* the thread that made the call */
-	pid_t tgid;      /* its process, once known (0 before) */
-	int pidfd;       /* of tgid, -1 until needed */
-	bool other_table;/* a thread without the leader's fd table */
+	int pidfd;       /* of its process, -1 until needed (cached per worker) */
+	bool other_table;/* not the leader: fds are checked against /proc/TID/fd */
+	bool unchecked;  /* memory was read or a pidfd opened since the last
+			    SECCOMP_IOCTL_NOTIF_ID_VALID */
 };
 
 void sc_target_init(struct sc_target *t, const struct seccomp_notif *req);
@@ -210,22 +211,29 @@ void sc_target_done(struct sc_target *t);
 
 /* Is the notification still pending (the thread alive and waiting)? */
 bool sc_target_valid(const struct sc_target *t);
-/* Copies LEN bytes at the target's ADDR. Returns 0 or a negative errno. */
-int sc_target_read(const struct sc_target *t, uint64_t addr, void *buf, size_t len);
-/* Writes LEN bytes to the target's ADDR. Returns 0 or a negative errno. */
-int sc_target_write(const struct sc_target *t, uint64_t addr, const void *buf, size_t len);
+/* What was read from the target (memory, a pidfd of its tid) is the
+ * caller's only if the call is still pending afterwards: one
+ * SECCOMP_IOCTL_NOTIF_ID_VALID after the reads, before acting on them.
+ * Returns true when nothing was read since, or the notification is valid. */
+bool sc_target_check(struct sc_target *t);
+/* Copies LEN bytes at the target's ADDR (check before acting on them).
+ * Returns 0 or a negative errno. */
+int sc_target_read(struct sc_target *t, uint64_t addr, void *buf, size_t len);
+/* Writes LEN bytes to the target's ADDR, after sc_target_check(). Returns 0
+ * or a negative errno. */
+int sc_target_write(struct sc_target *t, uint64_t addr, const void *buf, size_t len);
 /* A copy of the target's FD in the supervisor (pidfd_getfd), checked to be
- * the socket the calling thread sees at that number. Returns the new fd or a
- * negative errno. */
+ * the socket the calling thread sees at that number, and the notification
+ * checked valid. Returns the new fd or a negative errno. */
 int sc_target_getfd(struct sc_target *t, int fd);
 /* Whether the target's FD has FD_CLOEXEC (from /proc/TID/fdinfo). */
 int sc_target_cloexec(const struct sc_target *t, int fd);
 /* A socket like socket(2) would make in the target's network namespace NS
- * (from sc_target_netns(); 0: ours). Always close-on-exec in the
+ * (from sc_target_netns()). Always close-on-exec in the
  * supervisor. Returns the fd or a negative errno; -EXDEV when the target is
  * in another namespace the supervisor cannot enter. */
 int sc_target_socket(const struct sc_target *t, ino_t ns, int domain, int type, int proto);
-/* The target's network namespace (inode), or 0. */
+/* The target's network namespace (inode); ours when it cannot be read. */
 ino_t sc_target_netns(const struct sc_target *t);
 
 /* ---- answers ------------------------------------------------------------- */

@@ -324,6 +324,8 @@ static void decide(struct sc_target *t, int fd, enum policy_dir dir, const struc
 	if (want != proto) {
 		struct sc_sock *n = NULL;
 		rc = sc_replace(t, fd, copy, s, want, &n);
+		if (rc == -ENOENT)
+			goto out; /* the caller was interrupted: its call comes again */
 		if (rc == 0) {
 			s = n;
 			proto = want;

@@ -139,30 +139,30 @@ static int load_config(const struct run_settings *s)
 	sc.cfg.opts = &s->overrides;
 	sc.cfg.verbose = s->verbose;
 
-	/* the same settings as the library, read by the supervisor */
+	/* the same settings as the library, read by the supervisor, and the
+	 * same warnings for bad values */
 	v = getenv("MPTCPIFY_STRATEGY");
 	if (v && strcmp(v, "tcp-first") == 0)
 		sc.cfg.strategy = SC_TCP_FIRST;
 	else if (v && strcmp(v, "mptcp-first") == 0)
 		sc.cfg.strategy = SC_MPTCP_FIRST;
-	else if (v && strcmp(v, "predict") != 0) {
-		fprintf(stderr, PROG ": MPTCPIFY_STRATEGY: expected predict, mptcp-first or "
-			"tcp-first\n");
-		return -1;
-	}
+	else if (v && strcmp(v, "predict") != 0)
+		log_msg(LOG_WARN, "MPTCPIFY_STRATEGY: expected predict, mptcp-first or tcp-first; "
+				  "using predict");
 	v = getenv("MPTCPIFY_LOG");
 	if (s->verbose)
 		log_level = s->verbose > 1 ? LOG_DEBUG : LOG_INFO;
 	else if (v) {
 		int lvl = log_parse_level(v);
-		if (lvl < 0) {
-			fprintf(stderr, PROG ": MPTCPIFY_LOG: expected error, warn, info or debug\n");
-			return -1;
-		}
-		log_level = lvl;
+		if (lvl >= 0)
+			log_level = lvl;
+		else
+			log_msg(LOG_WARN, "MPTCPIFY_LOG: expected error, warn, info or debug; using warn");
 	}
 	v = getenv("MPTCPIFY_STATS");
 	sc.cfg.stats = s->stats || (v && strcmp(v, "1") == 0);
+	if (v && !sc.cfg.stats && strcmp(v, "0") != 0 && v[0])
+		log_msg(LOG_WARN, "MPTCPIFY_STATS: expected 1 or 0; statistics stay off");
 	return 0;
 }
 
@@ -277,12 +277,13 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGU
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 
 static void child_main(int sock, const struct sock_fprog *prog, char *const argv[],
-		       const sigset_t *oldmask)
+		       const sigset_t *oldmask, const struct sigaction *oldpipe)
 {
 	int listener, err;
 	char go;
 
-	signal(SIGPIPE, SIG_DFL);
+	/* the command gets the signal state mptcpify-run was given */
+	sigaction(SIGPIPE, oldpipe, NULL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	listener = install_filter(prog);
 	if (listener < 0) {
@@ -362,7 +363,6 @@ static int prepare(const struct run_settings *s, char *const argv[], struct sock
 	char why[512], path[4096];
 	bool setid = false;
 	struct stat st;
-	struct rlimit rl;
 
 	if (sc_kernel_probe(&sc.k, why, sizeof(why)) < 0) {
 		refuse("%s", why);
@@ -387,11 +387,6 @@ static int prepare(const struct run_settings *s, char *const argv[], struct sock
 	}
 	sc.netns = st.st_ino;
 	sc.can_setns = have_sys_admin();
-	/* copies of the target's fds land here: the target may have more */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	sc_probe_options();
 	if (sc_filter_build(&sc.cfg, prog) < 0) {
 		refuse("cannot build the seccomp filter");
@@ -412,6 +407,8 @@ static int prepare(const struct run_settings *s, char *const argv[], struct sock
 int sc_run(const struct run_settings *s, char *const argv[])
 {
 	struct sock_fprog prog = { 0, NULL };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, oldpipe;
+	struct rlimit rl;
 	sigset_t block, oldmask;
 	pthread_t th;
 	int sp[2] = { -1, -1 }, rc, err = 0, status = 0, sfd = -1, pidfd;
@@ -425,7 +422,7 @@ int sc_run(const struct run_settings *s, char *const argv[])
 		return SC_EXIT_REFUSED;
 	}
 	/* the supervisor must outlive every write to a closed log pipe */
-	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGPIPE, &ign, &oldpipe);
 	sigemptyset(&block);
 	for (size_t i = 0; i < NFORWARDED; i++)
 		sigaddset(&block, forwarded[i]);
@@ -443,9 +440,15 @@ int sc_run(const struct run_settings *s, char *const argv[])
 	}
 	if (child == 0) {
 		close(sp[0]);
-		child_main(sp[1], &prog, argv, &oldmask);
+		child_main(sp[1], &prog, argv, &oldmask, &oldpipe);
 	}
 	close(sp[1]);
+	/* copies of the target's fds land here, and it may have more: our
+	 * own limit only, the command keeps the one it was given */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	free(prog.filter);
 
 	sc.listener = recv_fd(sp[0], &err);

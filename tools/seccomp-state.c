@@ -221,6 +221,5 @@ void sc_print_stats(pid_t pid)
 	lb_uint(&lb, atomic_load(&sc.stats.stepped_down));
 	lb_str(&lb, ", options emulated ");
 	lb_uint(&lb, atomic_load(&sc.stats.emulated));
-	lb_str(&lb, " (seccomp supervisor, whole process tree)");
 	lb_emit(&lb);
 }

@@ -16,21 +16,25 @@ root=0
 [ "$(id -u)" = 0 ] && root=1
 
 # ---- an unprivileged user -------------------------------------------------------
+# (a copy of the probe the user can reach: MPTCPIFY_TESTDIR may be private)
+U=$WORK/probe
+cp "$P" "$U"
+chmod 755 "$U"
 if [ "$root" = 1 ]; then
-	AS="$P as 65534 --"
+	AS="$U as 65534 --"
 else
 	AS="" # already unprivileged
 fi
 # shellcheck disable=SC2086  # AS is a command prefix
-run 0 "unprivileged: pair" $AS "$RUN" --seccomp -- "$P" pair 262
+run 0 "unprivileged: pair" $AS "$RUN" --seccomp -- "$U" pair 262
 next_port
 p1=$PORT
 next_port
 # shellcheck disable=SC2086
 run 0 "unprivileged: policy" $AS "$RUN" --seccomp -a "listen@:$p1, connect@127.0.0.2" -- \
-	"$P" policy "$p1" "$PORT"
+	"$U" policy "$p1" "$PORT"
 # shellcheck disable=SC2086
-run 0 "unprivileged: IP_TTL" $AS "$RUN" --seccomp -- "$P" ttl emulate
+run 0 "unprivileged: IP_TTL" $AS "$RUN" --seccomp -- "$U" ttl emulate
 
 # ---- network namespaces (root) ----------------------------------------------------
 if [ "$root" = 1 ]; then

@@ -6,9 +6,14 @@
  * setsockopt/getsockopt only for the (level, name) pairs of the option table
  * that this kernel's MPTCP refuses (probed at start-up on fresh MPTCP
  * sockets); sendto/sendmsg only with MSG_FASTOPEN, and only when something
- * can be decided there. */
+ * can be decided there; unshare/setns/clone only when they can enter another
+ * network namespace (the supervisor then asks each process which one it is
+ * in before making a socket for it; clone3, whose flags are in memory, gets
+ * ENOSYS in the kernel, as under Docker's default profile, and libcs fall
+ * back to clone). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,8 +160,8 @@ void sc_probe_options(void)
 
 /* ---- the filter ------------------------------------------------------------ */
 
-enum { LB_ALLOW, LB_NOTIFY, LB_SOCKET, LB_S_TYPE, LB_S_PROTO, LB_SET, LB_GET, LB_SENDTO, LB_SENDMSG,
-       LB_LEVEL0 /* then 2 per level: set, get */ };
+enum { LB_ALLOW, LB_NOTIFY, LB_ENOSYS, LB_SOCKET, LB_S_TYPE, LB_S_PROTO, LB_SET, LB_GET, LB_SENDTO,
+       LB_SENDMSG, LB_NEWNET0, LB_SETNS, LB_LEVEL0 /* then 2 per level: set, get */ };
 
 static const int levels[] = { SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP };
 #define NLEVELS (sizeof(levels) / sizeof(levels[0]))
@@ -291,10 +296,20 @@ int sc_filter_build(const struct sc_config *cfg, struct sock_fprog *prog)
 		if_eq(&a, __NR_sendto, LB_SENDTO);
 		if_eq(&a, __NR_sendmsg, LB_SENDMSG);
 	}
+	if (trap_socket) {
+		if_eq(&a, __NR_unshare, LB_NEWNET0);
+		if_eq(&a, __NR_clone, LB_NEWNET0);
+		if_eq(&a, __NR_setns, LB_SETNS);
+#ifdef __NR_clone3
+		if_eq(&a, __NR_clone3, LB_ENOSYS);
+#endif
+	}
 	place(&a, LB_ALLOW);
 	emit(&a, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 	place(&a, LB_NOTIFY);
 	emit(&a, BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF, 0, 0);
+	place(&a, LB_ENOSYS);
+	emit(&a, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS, 0, 0);
 
 	if (trap_socket) {
 		place(&a, LB_SOCKET);
@@ -313,6 +328,22 @@ int sc_filter_build(const struct sc_config *cfg, struct sock_fprog *prog)
 		load(&a, ARG_LO(2));
 		if_eq(&a, 0, LB_NOTIFY);
 		if_eq(&a, IPPROTO_TCP, LB_NOTIFY);
+		go_to(&a, LB_ALLOW);
+	}
+	if (trap_socket) {
+		/* unshare(flags) and clone(flags, ...): flags in the first register */
+		place(&a, LB_NEWNET0);
+		load(&a, ARG_LO(0));
+		emit(&a, BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWNET, 0, 1);
+		go_to(&a, LB_NOTIFY);
+		go_to(&a, LB_ALLOW);
+		/* setns(fd, nstype): 0 (any kind of namespace fd) or CLONE_NEWNET
+		 * among the flags (a pidfd) */
+		place(&a, LB_SETNS);
+		load(&a, ARG_LO(1));
+		if_eq(&a, 0, LB_NOTIFY);
+		emit(&a, BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWNET, 0, 1);
+		go_to(&a, LB_NOTIFY);
 		go_to(&a, LB_ALLOW);
 	}
 	trapped_set = sockopt_block(&a, 0);

@@ -795,6 +795,15 @@ void sc_handle(const struct seccomp_notif *req)
 	case __NR_sendmsg:
 		handle_fastopen(&t, true);
 		break;
+	case __NR_unshare:
+	case __NR_clone:
+	case __NR_setns:
+		/* another network namespace from now on, perhaps: sockets are
+		 * made where each process is (before the call runs, so that
+		 * nothing made after it can miss this) */
+		atomic_store_explicit(&sc.netns_varies, true, memory_order_release);
+		sc_continue(&t);
+		break;
 	default:
 		sc_continue(&t);
 		break;

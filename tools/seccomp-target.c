@@ -241,7 +241,12 @@ ino_t sc_target_netns(const struct sc_target *t)
 	char path[64];
 	struct stat st;
 
-	/* unreadable (another user): taken as ours, where sockets are made */
+	/* A process leaves our namespace only through unshare, setns or
+	 * clone with CLONE_NEWNET, which the filter shows us: until one was
+	 * seen, no need to ask. Unreadable (another user): taken as ours,
+	 * where sockets are made anyway. */
+	if (!atomic_load_explicit(&sc.netns_varies, memory_order_acquire))
+		return sc.netns;
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)t->tid);
 	return stat(path, &st) == 0 ? st.st_ino : sc.netns;
 }

@@ -130,6 +130,9 @@ struct sc_sup {
 	ino_t netns;                        /* our network namespace */
 	int netns_fd;                       /* to return to after setns() */
 	bool can_setns;                     /* CAP_SYS_ADMIN: may enter others */
+	atomic_bool netns_varies;           /* a process of the tree may be in
+					       another netns (unshare/setns/clone
+					       with CLONE_NEWNET was seen) */
 	bool mptcp_fastopen;                /* MPTCP accepts MSG_FASTOPEN */
 	bool tcp_fastopen;                  /* TCP's client bit is on */
 	struct sc_optinfo *optinfo;         /* per optclass_table entry */

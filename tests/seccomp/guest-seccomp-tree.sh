@@ -2,8 +2,9 @@
 # tests/seccomp/guest-seccomp-tree.sh - the process tree under --seccomp:
 # an unprivileged user gets the same; with net.mptcp.enabled=0 (a network
 # namespace of its own) everything falls back to TCP with one warning for
-# the whole tree; a process in another network namespace gets its sockets
-# made there (root); signals reach the command; exit statuses as env(1);
+# the whole tree; a process that moved to another network namespace
+# (unshare, setns) gets its sockets made there (root); signals reach the
+# command; exit statuses as env(1);
 # the supervisor killed mid-run leaves the program running, its next
 # trapped call failing with ENOSYS; refusals (exit 125, one line): a setuid
 # COMMAND, a kernel that says 2.6, seccomp unavailable, a nested --seccomp.
@@ -44,7 +45,16 @@ if [ "$root" = 1 ]; then
 			n=$(grep -c 'warning: the kernel refuses MPTCP sockets (ENOPROTOOPT: net.mptcp.enabled=0' "$ERR")
 			[ "$n" = 1 ] || fail "MPTCP disabled: $n warnings, expected 1 for the tree"
 		}
-	run 0 "another namespace" "$RUN" --seccomp -- "$P" netns -- "$P" pair 262
+	run 0 "another namespace (unshare)" "$RUN" --seccomp -- "$P" netns -- "$P" pair 262
+	if command -v nsenter >/dev/null 2>&1; then
+		# a namespace made outside the tree, entered with setns()
+		"$P" netns -- sleep 60 &
+		holder=$!
+		sleep 0.5
+		run 0 "another namespace (setns)" "$RUN" --seccomp -- nsenter -t "$holder" -n -- "$P" pair 262
+		kill "$holder" 2>/dev/null
+		wait "$holder" 2>/dev/null
+	fi
 else
 	echo "(not root: network namespace checks left out)"
 fi

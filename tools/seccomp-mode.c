@@ -49,28 +49,30 @@ static bool read_at(int fd, off_t off, void *buf, size_t len)
 }
 
 /* Does the section table name a ".go.buildinfo" section, or a PT_NOTE hold
- * the Go build ID (owner "Go", type 4)? */
+ * the Go build ID (owner "Go", type 4)? Each table is read in one go. */
 static bool has_go_buildinfo(int fd, const Elf64_Ehdr *eh)
 {
-	Elf64_Shdr sh, strsh;
-	char name[16];
+	bool found = false;
 
-	if (eh->e_shoff && eh->e_shentsize == sizeof(Elf64_Shdr) && eh->e_shstrndx < eh->e_shnum &&
-	    eh->e_shnum < 4096 &&
-	    read_at(fd, (off_t)(eh->e_shoff + (Elf64_Off)eh->e_shstrndx * sizeof(sh)), &strsh,
-		    sizeof(strsh))) {
-		for (unsigned i = 0; i < eh->e_shnum; i++) {
-			if (!read_at(fd, (off_t)(eh->e_shoff + (Elf64_Off)i * sizeof(sh)), &sh, sizeof(sh)))
-				break;
-			if (sh.sh_name >= strsh.sh_size ||
-			    !read_at(fd, (off_t)(strsh.sh_offset + sh.sh_name), name, sizeof(name)))
-				continue;
-			name[sizeof(name) - 1] = '\0';
-			if (strcmp(name, ".go.buildinfo") == 0)
-				return true;
+	if (eh->e_shoff && eh->e_shentsize == sizeof(Elf64_Shdr) && eh->e_shnum > 0 &&
+	    eh->e_shnum < 4096 && eh->e_shstrndx < eh->e_shnum) {
+		Elf64_Shdr *sh = calloc(eh->e_shnum, sizeof(*sh));
+		char *names = NULL;
+		if (sh && read_at(fd, (off_t)eh->e_shoff, sh, eh->e_shnum * sizeof(*sh))) {
+			const Elf64_Shdr *str = &sh[eh->e_shstrndx];
+			if (str->sh_size > 0 && str->sh_size < (1u << 20) &&
+			    (names = malloc(str->sh_size + 1)) &&
+			    read_at(fd, (off_t)str->sh_offset, names, str->sh_size)) {
+				names[str->sh_size] = '\0';
+				for (unsigned i = 0; i < eh->e_shnum && !found; i++)
+					found = sh[i].sh_name < str->sh_size &&
+						strcmp(names + sh[i].sh_name, ".go.buildinfo") == 0;
+			}
 		}
+		free(names);
+		free(sh);
 	}
-	for (unsigned i = 0; i < eh->e_phnum && i < 256; i++) {
+	for (unsigned i = 0; i < eh->e_phnum && i < 256 && !found; i++) {
 		Elf64_Phdr ph;
 		unsigned char note[64];
 		if (!read_at(fd, (off_t)(eh->e_phoff + (Elf64_Off)i * sizeof(ph)), &ph, sizeof(ph)) ||
@@ -81,10 +83,9 @@ static bool has_go_buildinfo(int fd, const Elf64_Ehdr *eh)
 			continue;
 		Elf64_Nhdr nh;
 		memcpy(&nh, note, sizeof(nh));
-		if (nh.n_namesz == 4 && nh.n_type == 4 && memcmp(note + 12, "Go\0\0", 4) == 0)
-			return true;
+		found = nh.n_namesz == 4 && nh.n_type == 4 && memcmp(note + 12, "Go\0\0", 4) == 0;
 	}
-	return false;
+	return found;
 }
 
 enum sc_binary sc_inspect(const char *command, char *path_out, size_t len, bool *setid)

@@ -10,7 +10,8 @@
 # fresh network namespace (unshare -n, loopback up) when run as root:
 #   rates  bench-conn's conn, serial and socket tests per mode: rate, and the
 #          CPU time per operation of the whole tree (program + supervisor,
-#          from bench-trap --tree: getrusage of everything waited for)
+#          from bench-trap --tree: getrusage of everything waited for), less
+#          the mode's start-up (the median of a one-operation run per round)
 #   trap   bench-trap: the time of one intercepted call (socket(), a
 #          connect() the policy lets continue, an emulated setsockopt and
 #          getsockopt) and of a call that is not intercepted, directly and
@@ -97,6 +98,12 @@ measure() {
 part_rates() {
 	local r i m t n=${#modes[@]}
 	for ((r = 0; r < rounds; r++)); do
+		for ((i = 0; i < n; i++)); do
+			m=${modes[(i + r) % n]}
+			mode_cmd "$m"
+			measure "$out/startup.raw" "round=$r mode=$m" \
+				"${CMD[@]}" "$bench_conn" -t socket -p "$PROTO" -n 1
+		done
 		for t in conn serial socket; do
 			for ((i = 0; i < n; i++)); do
 				m=${modes[(i + r) % n]}
@@ -113,6 +120,15 @@ part_trap() {
 	for ((r = 0; r < rounds; r++)); do
 		for t in untrapped socket unix-connect ttl-set ttl-get; do
 			for w in direct seccomp; do
+				if [[ $t == untrapped ]]; then
+					# the start-up, to take out of the per-call CPU
+					if [[ $w == direct ]]; then
+						measure "$out/trapstart.raw" "round=$r mode=$w" "$bench_trap" -t "$t" -d 0.000001
+					else
+						measure "$out/trapstart.raw" "round=$r mode=$w" "$run_tool" --seccomp \
+							-a "$pol10" -- "$bench_trap" -t "$t" -d 0.000001
+					fi
+				fi
 				if [[ $w == direct ]]; then
 					measure "$out/trap.raw" "round=$r mode=$w" "$bench_trap" -t "$t" -d "$duration"
 				else
@@ -161,6 +177,16 @@ def proto(r):
     c, s = r.get("client_proto"), r.get("server_proto")
     name = lambda p: {"262": "MPTCP", "6": "TCP"}.get(p, "-")
     return name(c) if s in (None, "-1") else f"{name(c)}/{name(s)}"
+def startups(name):
+    rs = load(name)
+    return {m: med([float(r["tree_cpu_us"]) for r in rs if r["mode"] == m]) for m in {r["mode"] for r in rs}}
+start = startups("startup.raw")
+tstart = startups("trapstart.raw")
+def tree_per_op(r, st):
+    return (float(r["tree_cpu_us"]) - st.get(r["mode"], 0.0)) / int(r["ops"])
+if start:
+    print("Start-up CPU of each mode (median of one-operation runs, taken out below): " +
+          ", ".join(f"{labels[m]} {start[m] / 1000:.1f} ms" for m in labels if m in start) + ".\n")
 rates = load("rates.raw")
 for test, title in [("conn", "connect + accept per second, client and server threads (conn)"),
                     ("serial", "connect + accept per second, one thread (serial)"),
@@ -179,7 +205,7 @@ for test, title in [("conn", "connect + accept per second, client and server thr
         if not mr:
             continue
         rate = [float(r["rate"]) for r in mr]
-        tree = [float(r["tree_cpu_us"]) / int(r["ops"]) for r in mr]
+        tree = [tree_per_op(r, start) for r in mr]
         prog = [float(r["cpu_us_per_op"]) for r in mr]
         sup = [t - p for t, p in zip(tree, prog)]
         def paired(ref):
@@ -191,8 +217,8 @@ for test, title in [("conn", "connect + accept per second, client and server thr
 trap = load("trap.raw")
 if trap:
     print("### One call, directly and under the supervisor (bench-trap)\n")
-    print("| call | direct ns/call | --seccomp ns/call | cost of the interception, µs | tree CPU µs/call direct | tree CPU µs/call --seccomp |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| call | direct ns/call | --seccomp ns/call | cost of the interception, µs | tree CPU µs/call direct | tree CPU µs/call --seccomp | CPU of the interception, µs |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     names = {"untrapped": "getsockopt(SO_TYPE): not intercepted",
              "socket": "socket() + close(): answered with ADDFD",
              "unix-connect": "connect() of an AF_UNIX socket: read, CONTINUE",
@@ -204,9 +230,9 @@ if trap:
         if not d or not s:
             continue
         dn, sn = med([float(r["ns_per_call"]) for r in d]), med([float(r["ns_per_call"]) for r in s])
-        dc = med([float(r["tree_cpu_us"]) / int(r["ops"]) for r in d])
-        sc = med([float(r["tree_cpu_us"]) / int(r["ops"]) for r in s])
-        print(f"| {n} | {dn:.0f} | {sn:.0f} | {(sn - dn) / 1000:.1f} | {dc:.2f} | {sc:.2f} |")
+        dc = med([tree_per_op(r, tstart) for r in d])
+        sc = med([tree_per_op(r, tstart) for r in s])
+        print(f"| {n} | {dn:.0f} | {sn:.0f} | {(sn - dn) / 1000:.1f} | {dc:.2f} | {sc:.2f} | {sc - dc:.1f} |")
     print()
 bulk = load("bulk.raw")
 if bulk:
@@ -219,7 +245,7 @@ if bulk:
         if not mr:
             continue
         rate = [float(r["rate"]) for r in mr]
-        tree = [float(r["tree_cpu_us"]) / int(r["ops"]) for r in mr]
+        tree = [tree_per_op(r, start) for r in mr]
         print(f"| {labels[m]} | {proto(mr[0])} | {med(rate):.0f} | {min(rate):.0f}–{max(rate):.0f} | {med(rate) / ref:.3f} | {med(tree):.0f} |")
     print()
 EOF

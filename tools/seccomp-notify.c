@@ -202,11 +202,12 @@ static void handle_socket(struct sc_target *t)
 
 /* The local address a listener will have: binds to the wildcard address with
  * port 0 first if the program did not bind (listen() would do just that). */
-static int listen_address(int fd, int family, struct sockaddr_storage *ss, socklen_t *len)
+static int listen_address(int fd, struct sockaddr_storage *ss, socklen_t *len)
 {
 	*len = sizeof(*ss);
 	if (getsockname(fd, (struct sockaddr *)ss, len) < 0)
 		return -1;
+	int family = ss->ss_family;
 	if ((family == AF_INET && ((struct sockaddr_in *)ss)->sin_port == 0) ||
 	    (family == AF_INET6 && ((struct sockaddr_in6 *)ss)->sin6_port == 0)) {
 		struct sockaddr_storage any;
@@ -221,6 +222,14 @@ static int listen_address(int fd, int family, struct sockaddr_storage *ss, sockl
 			return -1;
 	}
 	return 0;
+}
+
+static bool listening(int fd)
+{
+	int acc = 0;
+	socklen_t l = sizeof(acc);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) == 0 && acc;
 }
 
 static void log_decision(pid_t pid, int fd, enum policy_dir dir, const struct sockaddr *sa,
@@ -284,9 +293,7 @@ static void decide(struct sc_target *t, int fd, enum policy_dir dir, const struc
 		return;
 	}
 	proto = sc_sock_protocol(copy);
-	family = sc_sock_domain(copy);
-	if ((proto != IPPROTO_TCP && proto != IPPROTO_MPTCP) ||
-	    (family != AF_INET && family != AF_INET6)) {
+	if (proto != IPPROTO_TCP && proto != IPPROTO_MPTCP) {
 		close(copy);
 		return;
 	}
@@ -295,15 +302,19 @@ static void decide(struct sc_target *t, int fd, enum policy_dir dir, const struc
 	s = sc_state_get(id);
 	/* an MPTCP socket the program asked for itself is never touched; a
 	 * TCP one is a candidate until decided (as the library's, it came
-	 * from socket(): accepted sockets are connected) */
+	 * from socket(): accepted sockets are connected). The kernel's own
+	 * state is asked before a replacement, as the library does. */
 	if ((proto == IPPROTO_MPTCP && !(s && (s->flags & SC_S_OURS))) ||
-	    (s && (s->flags & SC_S_DECIDED)) || !sc_undecided(copy))
+	    (s && (s->flags & SC_S_DECIDED)))
 		goto out;
 	if (dir == POLICY_LISTEN) {
-		if (listen_address(copy, family, &local, &len) < 0)
+		if (listening(copy) || listen_address(copy, &local, &len) < 0)
 			goto out;
 		sa = (struct sockaddr *)&local;
 	}
+	family = sa->sa_family;
+	if (family != AF_INET && family != AF_INET6)
+		goto out;
 	want = policy_decide(sc.cfg.policy, dir, sa, len, &rule) == POLICY_MPTCP ? IPPROTO_MPTCP
 										 : IPPROTO_TCP;
 	ns = want == IPPROTO_MPTCP ? sc_target_netns(t) : 0;
@@ -323,6 +334,9 @@ static void decide(struct sc_target *t, int fd, enum policy_dir dir, const struc
 		atomic_store(&sc.last_connect_proto[fam_index(family)], want);
 	if (want != proto) {
 		struct sc_sock *n = NULL;
+		/* connected or connecting behind our back (io_uring): never swapped */
+		if (!sc_undecided(copy))
+			goto out;
 		rc = sc_replace(t, fd, copy, s, want, &n);
 		if (rc == -ENOENT)
 			goto out; /* the caller was interrupted: its call comes again */

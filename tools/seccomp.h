@@ -10,6 +10,10 @@
  *   seccomp-target.c   reaching into the target: memory, fds, its netns
  *   seccomp-state.c    what is remembered per socket; counters; log lines
  *   seccomp-mode.c     which mode a COMMAND needs (PT_INTERP, Go build info)
+ *   seccomp-check.c    the --check lines, with a trial run
+ * Threads: a few workers each receive and answer notifications, so that one
+ * slow answer (a target's memory being paged in) holds up only the thread
+ * that made that call; sc.lock serialises decisions and the socket table.
  * See docs/mptcpify-run.1 (THE SECCOMP MODE) for what it does and costs. */
 #ifndef MPTCPIFY_SECCOMP_H
 #define MPTCPIFY_SECCOMP_H
@@ -289,7 +293,7 @@ int sc_tcp_default(const struct sc_target *t, int family, int level, int name, v
 int sc_tcp_accepts(const struct sc_target *t, int family, int level, int name,
 		   const void *val, socklen_t len, void *norm, socklen_t *normlen);
 
-/* ---- the runner (seccomp-run.c) ------------------------------------------- */
+/* ---- the runner (seccomp-run.c) and --check (seccomp-check.c) ------------- */
 
 /* Runs ARGV under the supervisor. Returns the exit status. */
 struct run_settings;

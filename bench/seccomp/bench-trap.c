@@ -4,7 +4,7 @@
  * `mptcpify-run --seccomp` and compare the time per call; every call is a
  * raw syscall(2), as a static or Go program makes it.
  *
- *   bench-trap -t TEST [-d SECONDS]
+ *   bench-trap -t TEST [-d SECONDS] [-n COUNT]
  *     untrapped     getsockopt(SO_TYPE) on a TCP socket: never trapped
  *     socket        socket(AF_INET, SOCK_STREAM, 0) + close: trapped, answered
  *                   with a socket of the supervisor's making (ADDFD)
@@ -16,7 +16,9 @@
  *     ttl-get       getsockopt(IP_TTL) on it: trapped, answered from memory
  *   bench-trap --tree COMMAND...
  *     runs COMMAND and prints the CPU time of it and everything it waited
- *     for (the supervisor and the program), in microseconds
+ *     for (the supervisor and the program), in microseconds, and their
+ *     voluntary context switches
+ * -n stops after COUNT calls (rounded up to 64) if that comes first.
  *
  * Prints one key=value line, e.g.
  *   bench-trap test=socket ops=81234 seconds=1.000 ns_per_call=12310.2 cpu_us_per_op=3.1
@@ -74,7 +76,9 @@ static int tree(char **argv)
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		die("running the command");
-	printf("tree_cpu_us=%.0f\n", cpu(RUSAGE_CHILDREN) * 1e6);
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	printf("tree_cpu_us=%.0f tree_vcsw=%ld\n", cpu(RUSAGE_CHILDREN) * 1e6, ru.ru_nvcsw);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
@@ -82,24 +86,26 @@ int main(int argc, char **argv)
 {
 	const char *test = NULL;
 	double duration = 1.0, t0, t1, c0;
-	unsigned long ops = 0;
+	unsigned long ops = 0, count = (unsigned long)-1;
 	int c, fd = -1, v = 64;
 	socklen_t len;
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 
 	if (argc > 2 && strcmp(argv[1], "--tree") == 0)
 		return tree(argv + 2);
-	while ((c = getopt(argc, argv, "t:d:")) != -1) {
+	while ((c = getopt(argc, argv, "t:d:n:")) != -1) {
 		if (c == 't')
 			test = optarg;
 		else if (c == 'd')
 			duration = atof(optarg);
+		else if (c == 'n')
+			count = strtoul(optarg, NULL, 10);
 		else
 			return 2;
 	}
 	if (!test || duration <= 0) {
 		fprintf(stderr, "usage: bench-trap -t untrapped|socket|unix-connect|ttl-set|ttl-get "
-				"[-d SECONDS] | --tree COMMAND...\n");
+				"[-d SECONDS] [-n COUNT] | --tree COMMAND...\n");
 		return 2;
 	}
 	alarm((unsigned)duration + 30);
@@ -140,7 +146,7 @@ int main(int argc, char **argv)
 			}
 		}
 		ops += 64;
-		if (now() >= t1)
+		if (ops >= count || now() >= t1)
 			break;
 	}
 	t1 = now();

@@ -16,6 +16,9 @@
 #          connect() the policy lets continue, an emulated setsockopt and
 #          getsockopt) and of a call that is not intercepted, directly and
 #          under the supervisor
+#   counts deterministic figures: system calls per intercepted call (strace -c
+#          -f, the slope between 2,000 and 10,000 calls, less the same without
+#          the supervisor) and voluntary context switches per call
 #   bulk   bench-conn -t bulk (the data path is never intercepted): MiB/s
 # Then the tables (markdown) on stdout and in OUT/tables.md.
 #
@@ -23,7 +26,7 @@
 #   --rounds N       rounds of the rates and trap parts (default 9)
 #   --duration S     seconds per measurement (default 0.5)
 #   --bulk-rounds N  rounds of the bulk part (default 3, 2 s each)
-#   --skip PART      leave out rates, trap or bulk (repeatable)
+#   --skip PART      leave out rates, trap, counts or bulk (repeatable)
 #   --out DIR        raw data and tables (default: a new temp dir)
 set -euo pipefail
 
@@ -141,6 +144,40 @@ part_trap() {
 	done
 }
 
+part_counts() {
+	local t w n line calls
+	if ! command -v strace >/dev/null; then
+		echo "run.sh: counts: strace not installed, skipped" >&2
+		return 0
+	fi
+	for t in untrapped socket unix-connect ttl-set ttl-get; do
+		for w in direct seccomp; do
+			for n in 2000 10000; do
+				local cmd=("$bench_trap" -t "$t" -d 60 -n "$n")
+				[[ $w == seccomp ]] && cmd=("$run_tool" --seccomp -a "$pol10" -- "${cmd[@]}")
+				strace -f -c -o "$out/strace.tmp" "${cmd[@]}" >/dev/null 2>&1 || true
+				# the total line: % time, seconds, usecs/call, calls[, errors]
+				calls=$(awk '$NF == "total" { print $4 }' "$out/strace.tmp")
+				line=$("$bench_trap" --tree "${cmd[@]}" 2>/dev/null | tr '\n' ' ') || true
+				echo "test=$t mode=$w n=$n syscalls=${calls:-0} $line" >>"$out/counts.raw"
+			done
+		done
+	done
+	# whole connections (serial connect + accept), per mode
+	for w in tcp mptcp preload seccomp seccomp10 seccomp10miss; do
+		mode_cmd "$w"
+		for n in 2000 10000; do
+			strace -f -c -o "$out/strace.tmp" "${CMD[@]}" "$bench_conn" -t serial -p "$PROTO" \
+				-n "$n" -d 120 >/dev/null 2>&1 || true
+			calls=$(awk '$NF == "total" { print $4 }' "$out/strace.tmp")
+			line=$("$bench_trap" --tree "${CMD[@]}" "$bench_conn" -t serial -p "$PROTO" -n "$n" \
+				-d 120 2>/dev/null | tr '\n' ' ') || true
+			echo "test=serial mode=$w n=$n syscalls=${calls:-0} $line" >>"$out/counts.raw"
+		done
+	done
+	rm -f "$out/strace.tmp"
+}
+
 part_bulk() {
 	local r m
 	for ((r = 0; r < bulk_rounds; r++)); do
@@ -161,6 +198,11 @@ labels = {
     "seccomp10": "--seccomp, 10 rules, match", "seccomp10miss": "--seccomp, 10 rules, no match (TCP)",
     "direct": "direct (no supervisor)",
 }
+names = {"untrapped": "getsockopt(SO_TYPE): not intercepted",
+         "socket": "socket() + close(): answered with ADDFD",
+         "unix-connect": "connect() of an AF_UNIX socket: read, CONTINUE",
+         "ttl-set": "setsockopt(IP_TTL) on MPTCP: emulated",
+         "ttl-get": "getsockopt(IP_TTL) on MPTCP: answered from memory"}
 def load(name):
     rows = []
     p = os.path.join(out, name)
@@ -219,11 +261,6 @@ if trap:
     print("### One call, directly and under the supervisor (bench-trap)\n")
     print("| call | direct ns/call | --seccomp ns/call | cost of the interception, µs | tree CPU µs/call direct | tree CPU µs/call --seccomp | CPU of the interception, µs |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    names = {"untrapped": "getsockopt(SO_TYPE): not intercepted",
-             "socket": "socket() + close(): answered with ADDFD",
-             "unix-connect": "connect() of an AF_UNIX socket: read, CONTINUE",
-             "ttl-set": "setsockopt(IP_TTL) on MPTCP: emulated",
-             "ttl-get": "getsockopt(IP_TTL) on MPTCP: answered from memory"}
     for t, n in names.items():
         d = [r for r in trap if r.get("test") == t and r["mode"] == "direct"]
         s = [r for r in trap if r.get("test") == t and r["mode"] == "seccomp"]
@@ -233,6 +270,29 @@ if trap:
         dc = med([tree_per_op(r, tstart) for r in d])
         sc = med([tree_per_op(r, tstart) for r in s])
         print(f"| {n} | {dn:.0f} | {sn:.0f} | {(sn - dn) / 1000:.1f} | {dc:.2f} | {sc:.2f} | {sc - dc:.1f} |")
+    print()
+counts = []
+if os.path.exists(os.path.join(out, "counts.raw")):
+    for line in open(os.path.join(out, "counts.raw")):
+        counts.append(dict(re.findall(r"(\w+)=(\S+)", line)))
+if counts:
+    print("### Deterministic: system calls and context switches per call (slope between 2,000 and 10,000 calls)\n")
+    print("| call | syscalls per call, direct | under --seccomp | added by the supervisor | voluntary context switches per call, --seccomp |")
+    print("|---|---:|---:|---:|---:|")
+    def slope(t, w, key):
+        a = [c for c in counts if c.get("test") == t and c.get("mode") == w and c.get("n") == "2000"]
+        b = [c for c in counts if c.get("test") == t and c.get("mode") == w and c.get("n") == "10000"]
+        if not a or not b:
+            return float("nan")
+        return (float(b[0].get(key, 0)) - float(a[0].get(key, 0))) / 8000
+    for t, n in names.items():
+        d, s_ = slope(t, "direct", "syscalls"), slope(t, "seccomp", "syscalls")
+        print(f"| {n} | {d:.1f} | {s_:.1f} | {s_ - d:.1f} | {slope(t, 'seccomp', 'tree_vcsw'):.1f} |")
+    print()
+    print("| serial connect + accept, per connection | syscalls | voluntary context switches |")
+    print("|---|---:|---:|")
+    for m in ["tcp", "mptcp", "preload", "seccomp", "seccomp10", "seccomp10miss"]:
+        print(f"| {labels[m]} | {slope('serial', m, 'syscalls'):.1f} | {slope('serial', m, 'tree_vcsw'):.1f} |")
     print()
 bulk = load("bulk.raw")
 if bulk:
@@ -256,6 +316,7 @@ main() {
 		ip link set lo up 2>/dev/null || true
 		skipped rates || part_rates
 		skipped trap || part_trap
+		skipped counts || part_counts
 		skipped bulk || part_bulk
 		return 0
 	fi

@@ -65,7 +65,7 @@ static int recv_notif(int listener, struct seccomp_notif *req)
  * ADDFD, and the second by putting a TCP socket over its fd (pidfd_getfd,
  * ADDFD with SETFD) and letting the call continue. The child reports the
  * protocols it saw. Returns 0, or -1 with WHY. */
-static int trial(bool *got_mptcp, char *why, size_t len)
+static int trial(bool *got_mptcp, bool *sync, char *why, size_t len)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -138,6 +138,8 @@ static int trial(bool *got_mptcp, char *why, size_t len)
 		memcpy(&listener, CMSG_DATA(c), sizeof(int));
 	}
 	sc.listener = listener; /* for the answer helpers */
+	*sync = ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		      (uint64_t)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
 	struct sc_target t;
 	int rc = recv_notif(listener, req), mine, copy, tcp;
 	if (rc < 0) {
@@ -208,7 +210,7 @@ out:
 int sc_check(const struct run_settings *s, line_fn cb, void *ctx)
 {
 	char why[512];
-	bool mptcp = false;
+	bool mptcp = false, sync = false;
 	struct sock_fprog prog = { 0, NULL };
 	unsigned nset = 0, nget = 0;
 
@@ -218,7 +220,7 @@ int sc_check(const struct run_settings *s, line_fn cb, void *ctx)
 	}
 	say(cb, ctx, "ok", "seccomp mode: kernel %s has user notification (5.0), CONTINUE "
 	    "(5.5), pidfd_getfd (5.6), ADDFD with SETFD (5.9)", sc.k.release);
-	if (trial(&mptcp, why, sizeof(why)) < 0) {
+	if (trial(&mptcp, &sync, why, sizeof(why)) < 0) {
 		say(cb, ctx, "warn", "seccomp mode: --seccomp cannot run here: trial run: %s", why);
 		return -1;
 	}
@@ -237,6 +239,13 @@ int sc_check(const struct run_settings *s, line_fn cb, void *ctx)
 	else
 		say(cb, ctx, "warn", "seccomp mode: no WAIT_KILLABLE_RECV (5.19): a signal "
 		    "during a handled call makes the call start again");
+
+	if (sync)
+		say(cb, ctx, "ok", "seccomp mode: SYNC_WAKE_UP (6.6): the program and the "
+		    "supervisor hand over on one CPU");
+	else
+		say(cb, ctx, "warn", "seccomp mode: no SYNC_WAKE_UP (6.6): each intercepted "
+		    "call wakes the other side across CPUs (about twice the CPU time)");
 
 	/* what the filter would trap, with these settings */
 	memset(&sc.cfg, 0, sizeof(sc.cfg));

@@ -43,6 +43,7 @@ struct sc_sup sc = {
 
 #define WORKERS 4 /* a target blocked on a slow read does not stop the others */
 
+
 /* ---- what the kernel offers ------------------------------------------------ */
 
 static unsigned parse_version(const char *rel)
@@ -466,6 +467,8 @@ int sc_run(const struct run_settings *s, char *const argv[])
 			;
 		return SC_EXIT_REFUSED;
 	}
+	sc.sync_wakeup = ioctl(sc.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+			       (uint64_t)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
 	/* Can we reach the command's fds and memory (ptrace access)? The
 	 * policy and the option classes need it. */
 	pidfd = (int)syscall(SYS_pidfd_open, child, 0);
@@ -502,7 +505,8 @@ int sc_run(const struct run_settings *s, char *const argv[])
 		pthread_detach(th);
 	}
 	if (s->verbose)
-		fprintf(stderr, PREFIX "supervising %s (pid %d)\n", argv[0], (int)child);
+		fprintf(stderr, PREFIX "supervising %s (pid %d)%s\n", argv[0], (int)child,
+			sc.sync_wakeup ? "" : "; no same-CPU hand-off (SYNC_WAKE_UP, 6.6)");
 	if (write(sp[0], "g", 1) != 1) {
 		refuse("the child went away before running %s", argv[0]);
 		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)

@@ -38,6 +38,16 @@
 #define SOL_MPTCP 284
 #endif
 
+/* 6.6+: the kernel hands over between the target and the supervisor on the
+ * same CPU instead of waking each other across CPUs; about halves the CPU
+ * time of a notification (docs/benchmarks.md). Not in 6.1's headers. */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
+
 /* Exit status when the mode cannot run here (as --bpf's refusals). */
 #define SC_EXIT_REFUSED 125
 
@@ -139,6 +149,7 @@ struct sc_sup {
 					       with CLONE_NEWNET was seen) */
 	bool mptcp_fastopen;                /* MPTCP accepts MSG_FASTOPEN */
 	bool tcp_fastopen;                  /* TCP's client bit is on */
+	bool sync_wakeup;                   /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (6.6) */
 	struct sc_optinfo *optinfo;         /* per optclass_table entry */
 	unsigned nopts;
 	pthread_mutex_t lock;               /* decisions, the socket table */

@@ -30,7 +30,7 @@
 #   --out DIR        raw data and tables (default: a new temp dir)
 set -euo pipefail
 
-bench_conn= bench_trap= run_tool= lib= out= inner=
+bench_conn='' bench_trap='' run_tool='' lib='' out='' inner=''
 rounds=9 duration=0.5 bulk_rounds=3 skip=" "
 die() { echo "run.sh: $*" >&2; exit 1; }
 while (($#)); do
@@ -63,16 +63,8 @@ pol10='connect@10.0.0.0/8, listen@:443, 192.168.0.0/16, !172.16.0.0/12,
 100.64.0.0/10, 127.0.0.0/8'
 pol10miss=${pol10/127.0.0.0\/8/192.0.2.0\/24}
 
+# (the labels of the tables are in tables() below)
 modes=(tcp mptcp preload preload10 seccomp seccomp10 seccomp10miss)
-declare -A label=(
-	[tcp]="plain TCP"
-	[mptcp]="direct IPPROTO_MPTCP"
-	[preload]="preload, ADDRS unset"
-	[preload10]="preload, 10 rules, match"
-	[seccomp]="--seccomp, ADDRS unset"
-	[seccomp10]="--seccomp, 10 rules, match"
-	[seccomp10miss]="--seccomp, 10 rules, no match (TCP)"
-)
 
 # mode_cmd MODE: the command prefix for MODE, into CMD (array), and the
 # protocol bench-conn asks for into PROTO.

@@ -8,7 +8,7 @@
 # The mode is chosen by itself for static programs; a MSG_FASTOPEN send works
 # (stepping down to TCP where this kernel's MPTCP refuses it).
 # shellcheck shell=sh
-# shellcheck source=guest-seccomp-lib.sh
+# shellcheck source-path=SCRIPTDIR source=guest-seccomp-lib.sh
 . "$(dirname "$0")/guest-seccomp-lib.sh"
 seccomp_preamble
 

@@ -21,7 +21,7 @@ finish() {
 	exit 0
 }
 
-[ -n "$RUN" ] && [ -x "$RUN" ] || skip "no mptcpify-run (MPTCPIFY_RUN)"
+if [ -z "$RUN" ] || [ ! -x "$RUN" ]; then skip "no mptcpify-run (MPTCPIFY_RUN)"; fi
 [ -x "$T/sc-probe-static" ] || skip "no $T/sc-probe-static"
 # Nothing of the caller's settings leaks into the results.
 unset MPTCPIFY_ADDRS MPTCPIFY_OPTIONS MPTCPIFY_LOG MPTCPIFY_STATS MPTCPIFY_STRATEGY \

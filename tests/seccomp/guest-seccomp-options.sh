@@ -6,7 +6,7 @@
 # plain TCP with the option really set; TCP_MAXSEG reads back as set (the
 # kernel does it from 6.17, the supervisor emulates it before).
 # shellcheck shell=sh
-# shellcheck source=guest-seccomp-lib.sh
+# shellcheck source-path=SCRIPTDIR source=guest-seccomp-lib.sh
 . "$(dirname "$0")/guest-seccomp-lib.sh"
 seccomp_preamble
 P=$T/sc-probe-static

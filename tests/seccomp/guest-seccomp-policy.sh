@@ -8,7 +8,7 @@
 # MSG_FASTOPEN sends decided by destination; -v logs each decision as the
 # library does and -s prints the statistics line.
 # shellcheck shell=sh
-# shellcheck source=guest-seccomp-lib.sh
+# shellcheck source-path=SCRIPTDIR source=guest-seccomp-lib.sh
 . "$(dirname "$0")/guest-seccomp-lib.sh"
 seccomp_preamble
 P=$T/sc-probe-static

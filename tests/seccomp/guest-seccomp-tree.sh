@@ -9,7 +9,7 @@
 # trapped call failing with ENOSYS; refusals (exit 125, one line): a setuid
 # COMMAND, a kernel that says 2.6, seccomp unavailable, a nested --seccomp.
 # shellcheck shell=sh
-# shellcheck source=guest-seccomp-lib.sh
+# shellcheck source-path=SCRIPTDIR source=guest-seccomp-lib.sh
 . "$(dirname "$0")/guest-seccomp-lib.sh"
 seccomp_preamble
 P=$T/sc-probe-static

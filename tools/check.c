@@ -22,6 +22,7 @@
 #include <linux/mptcp.h>
 
 #include "run.h"
+#include "seccomp.h"
 
 #if HAVE_BPF_MODE
 #include "bpf-mode.h"
@@ -406,6 +407,17 @@ static void check_bpf(struct check *c)
 #endif
 }
 
+static void seccomp_line(void *ctx, const char *level, const char *line)
+{
+	item(ctx, level, "%s", line);
+}
+
+/* Whether --seccomp can run here, feature by feature (seccomp-check.c). */
+static void check_seccomp(struct check *c, const struct run_settings *s)
+{
+	sc_check(s, seccomp_line, c);
+}
+
 int check_main(struct run_settings *s)
 {
 	struct check c = { .verbose = s->verbose };
@@ -418,6 +430,7 @@ int check_main(struct run_settings *s)
 	check_library(&c, s);
 	check_options(&c, s);
 	check_bpf(&c);
+	check_seccomp(&c, s);
 	fflush(stdout);
 	return c.fails ? 1 : 0;
 }

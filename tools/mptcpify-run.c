@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "seccomp.h"
 
 enum mode {
 	MODE_RUN = 0,
@@ -29,6 +30,16 @@ enum long_only {
 	OPT_DISABLE_UNIT,
 	OPT_ROOT,
 	OPT_BPF,
+	OPT_SECCOMP,
+	OPT_RUN_MODE,
+};
+
+/* How COMMAND is given MPTCP. */
+enum via {
+	VIA_AUTO = 0,   /* by what COMMAND is (choose_via) */
+	VIA_PRELOAD,    /* libmptcpify.so in LD_PRELOAD */
+	VIA_SECCOMP,    /* the seccomp supervisor */
+	VIA_BPF,        /* the BPF program */
 };
 
 static void usage(FILE *f)
@@ -40,10 +51,12 @@ static void usage(FILE *f)
 "       " PROG " [-a RULES] [-o SPEC] [-v] [-s] [--lib PATH] [--root DIR] --enable-unit UNIT\n"
 "       " PROG " [--root DIR] --disable-unit UNIT\n"
 "       " PROG " --bpf [-v] [--] COMMAND [ARGS...]\n"
+"       " PROG " --seccomp [-a RULES] [-o SPEC] [-v] [-s] [--] COMMAND [ARGS...]\n"
 "\n"
 "Run COMMAND with its TCP sockets upgraded to Multipath TCP by libmptcpify.so\n"
-"(LD_PRELOAD), as MPTCPIFY_ADDRS allows. Options end at the first argument\n"
-"that is not one, so the COMMAND's own options are left alone.\n"
+"(LD_PRELOAD) or, for static and Go programs, by a seccomp supervisor, as\n"
+"MPTCPIFY_ADDRS allows. Options end at the first argument that is not one, so\n"
+"the COMMAND's own options are left alone.\n"
 "\n"
 "Options:\n"
 "  -a, --addrs RULES       which sockets become MPTCP (sets MPTCPIFY_ADDRS),\n"
@@ -53,8 +66,14 @@ static void usage(FILE *f)
 "  -v, --verbose           log every decision (MPTCPIFY_LOG=info); twice: debug\n"
 "  -s, --stats             one summary line per process at exit (MPTCPIFY_STATS=1)\n"
 "      --lib PATH          preload this library instead of the default one\n"
+"      --seccomp           upgrade through a seccomp supervisor instead of\n"
+"                          LD_PRELOAD (static and Go programs, raw syscalls;\n"
+"                          the same rules and options; no root needed)\n"
 "      --bpf               upgrade with a BPF program instead of LD_PRELOAD\n"
 "                          (reaches static and Go programs; no address rules)\n"
+"      --mode MODE         preload, seccomp or bpf; by default the preload for\n"
+"                          dynamically linked programs, seccomp for static and\n"
+"                          Go ones (-v says which and why)\n"
 "\n"
 "Modes:\n"
 "      --explain listen|connect ADDRESS\n"
@@ -73,8 +92,9 @@ static void usage(FILE *f)
 "and mptcpify(7).\n"
 "\n"
 "Exit status: COMMAND's own; 125 when " PROG " itself fails (usage, invalid\n"
-"MPTCPIFY_ADDRS or MPTCPIFY_OPTIONS, library missing); 126 when COMMAND cannot\n"
-"be executed; 127 when it is not found.\n", f);
+"MPTCPIFY_ADDRS or MPTCPIFY_OPTIONS, library missing, --seccomp or --bpf\n"
+"cannot run here); 126 when COMMAND cannot be executed; 127 when it is not\n"
+"found.\n", f);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -118,6 +138,50 @@ static void check_without_library(char *argv[])
 		"LD_PRELOAD (%s); the probes may see it\n", strerror(errno));
 }
 
+static int set_via(enum via *via, enum via v, const char *name)
+{
+	if (*via != VIA_AUTO && *via != v)
+		return usage_error("%s cannot be combined with another --mode", name);
+	*via = v;
+	return 0;
+}
+
+/* The mode for COMMAND when none is forced: the preload for what ld.so
+ * loads, the supervisor for what LD_PRELOAD never reaches. */
+static enum via choose_via(const struct run_settings *s, const char *command)
+{
+	char path[4096] = "", why[512];
+	struct sc_kernel k;
+	bool setid = false;
+	enum sc_binary b = sc_inspect(command, path, sizeof(path), &setid);
+	const char *what;
+
+	if (b != SC_BIN_GO && b != SC_BIN_STATIC) {
+		if (s->verbose)
+			fprintf(stderr, PROG ": mode preload: %s %s\n", path[0] ? path : command,
+				b == SC_BIN_DYNAMIC ? "is dynamically linked (PT_INTERP)"
+						    : "is not an ELF program we can read (a script?)");
+		return VIA_PRELOAD;
+	}
+	what = b == SC_BIN_GO ? "is a Go program (Go build information): Go makes its "
+				"system calls itself"
+			      : "is statically linked (no PT_INTERP)";
+	if (setid) {
+		if (s->verbose)
+			fprintf(stderr, PROG ": mode preload: %s %s, but it is setuid, setgid or "
+				"has file capabilities, which the seccomp mode would drop\n", path, what);
+		return VIA_PRELOAD;
+	}
+	if (sc_kernel_probe(&k, why, sizeof(why)) < 0) {
+		fprintf(stderr, PROG ": warning: %s %s, and the seccomp mode cannot run here "
+			"(%s): running it with the preload, which it does not see\n", path, what, why);
+		return VIA_PRELOAD;
+	}
+	if (s->verbose)
+		fprintf(stderr, PROG ": mode seccomp: %s %s\n", path, what);
+	return VIA_SECCOMP;
+}
+
 static int set_mode(enum mode *mode, enum mode m, const char *name)
 {
 	if (*mode != MODE_RUN && *mode != m)
@@ -142,12 +206,14 @@ int main(int argc, char *argv[])
 		{ "disable-unit", required_argument, NULL, OPT_DISABLE_UNIT },
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "bpf", no_argument, NULL, OPT_BPF },
+		{ "seccomp", no_argument, NULL, OPT_SECCOMP },
+		{ "mode", required_argument, NULL, OPT_RUN_MODE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_settings s;
 	enum mode mode = MODE_RUN;
 	const char *explain_dir = NULL;
-	bool bpf = false;
+	enum via via = VIA_AUTO;
 	int c, rc;
 
 	memset(&s, 0, sizeof(s));
@@ -201,7 +267,25 @@ int main(int argc, char *argv[])
 			s.root = optarg;
 			break;
 		case OPT_BPF:
-			bpf = true;
+			if ((rc = set_via(&via, VIA_BPF, "--bpf")))
+				return rc;
+			break;
+		case OPT_SECCOMP:
+			if ((rc = set_via(&via, VIA_SECCOMP, "--seccomp")))
+				return rc;
+			break;
+		case OPT_RUN_MODE:
+			if (strcmp(optarg, "preload") == 0)
+				rc = set_via(&via, VIA_PRELOAD, "--mode preload");
+			else if (strcmp(optarg, "seccomp") == 0)
+				rc = set_via(&via, VIA_SECCOMP, "--mode seccomp");
+			else if (strcmp(optarg, "bpf") == 0)
+				rc = set_via(&via, VIA_BPF, "--mode bpf");
+			else
+				return usage_error("--mode: expected preload, seccomp or bpf, not '%s'",
+						   optarg);
+			if (rc)
+				return rc;
 			break;
 		case ':':
 			if (strncmp(argv[optind - 1], "--", 2) == 0)
@@ -215,8 +299,9 @@ int main(int argc, char *argv[])
 			return usage_error("unknown option '-%c'", optopt);
 		}
 	}
-	if (bpf && mode != MODE_RUN)
-		return usage_error("%s only runs a command", "--bpf");
+	if (via != VIA_AUTO && mode != MODE_RUN)
+		return usage_error("%s only runs a command",
+				   via == VIA_BPF ? "--bpf" : via == VIA_SECCOMP ? "--seccomp" : "--mode");
 	if (s.root && mode != MODE_ENABLE_UNIT && mode != MODE_DISABLE_UNIT)
 		return usage_error("%s needs --enable-unit or --disable-unit",
 				   "--root");
@@ -264,8 +349,12 @@ int main(int argc, char *argv[])
 			return usage_error("%s", "no COMMAND given");
 		if (settings_load(&s, stderr, ""))
 			return EXIT_OWN_ERROR;
-		if (bpf)
+		if (via == VIA_AUTO)
+			via = choose_via(&s, argv[optind]);
+		if (via == VIA_BPF)
 			rc = run_bpf(&s, argv + optind);
+		else if (via == VIA_SECCOMP)
+			rc = sc_run(&s, argv + optind);
 		else
 			rc = run_command(&s, argv + optind);
 		break;

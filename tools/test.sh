@@ -15,7 +15,7 @@ packages=(
   check libsubunit-dev libbpf-dev bpftool libmnl-dev libclang-rt-14-dev
   iproute2 kmod procps python3 curl socat iperf3 haproxy nginx-light
   mptcpize libmptcpwrap0 strace valgrind binutils man-db groff-base
-  qemu-system-x86 busybox-static cpio
+  qemu-system-x86 busybox-static cpio golang-go musl-tools
   openssh-server openssh-client vsftpd lftp apache2 postgresql-15
   postgresql-client-15
 )

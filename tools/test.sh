@@ -16,6 +16,7 @@ packages=(
   iproute2 kmod procps python3 curl socat iperf3 haproxy nginx-light
   mptcpize libmptcpwrap0 strace valgrind binutils man-db groff-base
   qemu-system-x86 busybox-static cpio
+  build-essential dpkg-dev debhelper lintian debootstrap debian-archive-keyring
 )
 
 missing=()

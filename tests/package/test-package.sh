@@ -15,9 +15,17 @@ prog=test-package.sh
 src=$1 cache=$2 probe=$(realpath "$3") version=$4
 here=$(cd "$(dirname "$0")" && pwd)
 
+# Nothing of the caller's settings colours the results.
+unset MPTCPIFY_ADDRS MPTCPIFY_OPTIONS MPTCPIFY_LOG MPTCPIFY_STATS MPTCPIFY_LIB \
+  MPTCPIFY_STRATEGY LD_PRELOAD LD_LIBRARY_PATH
+
 failed=0
 ok() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; failed=1; }
+# verdict STATUS WHAT: "ok: WHAT" when STATUS is 0, else a failure. (Each
+# check runs as "rc=0; CHECK || rc=1": a failing check must not end the
+# script under set -e.)
+verdict() { if (($1 == 0)); then ok "$2"; else fail "$2"; fi; }
 skip() { echo "$prog: SKIP: $*"; exit 77; }
 
 command -v lintian >/dev/null || skip "lintian is not installed"
@@ -43,24 +51,24 @@ libdir=/usr/lib/$multiarch
 deb_version=$(dpkg-deb -f "$lib_deb" Version)
 upstream=${deb_version%-*}
 upstream=${upstream#*:}
-[[ $upstream == "$version" ]] && ok "package version $deb_version matches meson's $version" ||
-  fail "package version $deb_version, meson project version $version"
+rc=0; [[ $upstream == "$version" ]] || rc=1
+verdict $rc "package version $deb_version, meson project version $version"
 
 contents() { dpkg-deb -c "$1" | awk '{ print $6 }' | sed 's,^\./,/,'; }
 contents "$lib_deb" >"$work/lib.list"
 contents "$run_deb" >"$work/run.list"
-for f in "$libdir/libmptcpify.so"; do
-  grep -qx "$f" "$work/lib.list" && ok "libmptcpify0 has $f" || fail "libmptcpify0 lacks $f"
-done
+rc=0; grep -qx "$libdir/libmptcpify.so" "$work/lib.list" || rc=1
+verdict $rc "libmptcpify0 has $libdir/libmptcpify.so"
 for f in /usr/bin/mptcpify-run /usr/share/man/man1/mptcpify-run.1.gz /usr/share/man/man7/mptcpify.7.gz; do
-  grep -qx "$f" "$work/run.list" && ok "mptcpify has $f" || fail "mptcpify lacks $f"
+  rc=0; grep -qx "$f" "$work/run.list" || rc=1
+  verdict $rc "mptcpify has $f"
 done
 depends=$(dpkg-deb -f "$run_deb" Depends)
-[[ ", $depends," == *", libmptcpify0 (= $deb_version),"* ]] &&
-  ok "mptcpify depends on libmptcpify0 (= $deb_version)" || fail "mptcpify Depends: $depends"
+rc=0; [[ ", $depends," == *", libmptcpify0 (= $deb_version),"* ]] || rc=1
+verdict $rc "mptcpify depends on libmptcpify0 (= $deb_version): Depends: $depends"
 dpkg-deb -e "$lib_deb" "$work/lib.control"
-grep -qx 'activate-noawait ldconfig' "$work/lib.control/triggers" 2>/dev/null &&
-  ok "libmptcpify0 triggers ldconfig" || fail "libmptcpify0 does not trigger ldconfig"
+rc=0; grep -qx 'activate-noawait ldconfig' "$work/lib.control/triggers" 2>/dev/null || rc=1
+verdict $rc "libmptcpify0 activates the ldconfig trigger"
 
 # ---- unpacked into a scratch root -----------------------------------------
 
@@ -73,7 +81,10 @@ lib=$root$libdir/libmptcpify.so
 # After installation, LD_PRELOAD=libmptcpify.so needs the library in a
 # directory the dynamic loader searches by default; ld.so says which.
 ldso=$(readelf -l "$probe" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
-if "$ldso" --help | grep -qxF "  $libdir (system search path)"; then
+# (Output captured first: with pipefail, grep -q's early exit would make
+# the writer's SIGPIPE a failure.)
+search=$("$ldso" --help) || true
+if grep -qxF "  $libdir (system search path)" <<<"$search"; then
   ok "$libdir is in $ldso's system search path"
 else
   fail "$libdir is not in the system search path of $ldso"
@@ -81,7 +92,7 @@ fi
 
 # The bare name resolves to the unpacked file (LD_LIBRARY_PATH stands in for
 # the installed location: the host may have another libmptcpify.so).
-trace=$(LD_TRACE_LOADED_OBJECTS=1 LD_LIBRARY_PATH=$root$libdir LD_PRELOAD=libmptcpify.so "$probe")
+trace=$(LD_TRACE_LOADED_OBJECTS=1 LD_LIBRARY_PATH=$root$libdir LD_PRELOAD=libmptcpify.so "$probe") || true
 if grep -qF "libmptcpify.so => $lib (" <<<"$trace"; then
   ok "LD_PRELOAD=libmptcpify.so loads $lib"
 else
@@ -89,28 +100,31 @@ else
 fi
 
 # SO_PROTOCOL as the kernel reports it (probe reads it with a raw syscall).
-out=$("$probe" listen 127.0.0.1:0)
-[[ $out == "proto 6 "* ]] && ok "without the library: $out" || fail "without the library: $out"
-out=$(LD_LIBRARY_PATH=$root$libdir LD_PRELOAD=libmptcpify.so "$probe" listen 127.0.0.1:0)
-[[ $out == "proto 262 "* ]] && ok "LD_PRELOAD=libmptcpify.so, listener: $out" ||
-  fail "LD_PRELOAD=libmptcpify.so, listener: $out"
-out=$(LD_LIBRARY_PATH=$root$libdir LD_PRELOAD=libmptcpify.so "$probe" pair 1 | head -n 1)
-[[ $out == *"client 262 server 262 client_fallback 0 server_fallback 0" ]] &&
-  ok "LD_PRELOAD=libmptcpify.so, connection: $out" || fail "LD_PRELOAD=libmptcpify.so, connection: $out"
+out=$("$probe" listen 127.0.0.1:0) || true
+rc=0; [[ $out == "proto 6 "* ]] || rc=1
+verdict $rc "without the library: $out"
+out=$(LD_LIBRARY_PATH=$root$libdir LD_PRELOAD=libmptcpify.so "$probe" listen 127.0.0.1:0) || true
+rc=0; [[ $out == "proto 262 "* ]] || rc=1
+verdict $rc "LD_PRELOAD=libmptcpify.so, listener: $out"
+out=$(LD_LIBRARY_PATH=$root$libdir LD_PRELOAD=libmptcpify.so "$probe" pair 1) || true
+out=${out%%$'\n'*}
+rc=0; [[ $out == *"client 262 server 262 client_fallback 0 server_fallback 0" ]] || rc=1
+verdict $rc "LD_PRELOAD=libmptcpify.so, connection: $out"
 
 # The packaged wrapper: its version, the library path compiled into it, and
 # a policy it applies through the packaged library.
-out=$("$root/usr/bin/mptcpify-run" --version 2>&1 | head -n 1)
-[[ $out == *"$version"* ]] && ok "mptcpify-run --version: $out" || fail "mptcpify-run --version: $out"
-grep -qaF "$libdir/libmptcpify.so" "$root/usr/bin/mptcpify-run" &&
-  ok "mptcpify-run looks for $libdir/libmptcpify.so" ||
-  fail "mptcpify-run does not name $libdir/libmptcpify.so"
-out=$(MPTCPIFY_LIB=$lib "$root/usr/bin/mptcpify-run" -a 'listen@127.0.0.1' -- "$probe" listen 127.0.0.1:0)
-[[ $out == "proto 262 "* ]] && ok "packaged mptcpify-run -a listen@127.0.0.1: $out" ||
-  fail "packaged mptcpify-run -a listen@127.0.0.1: $out"
-out=$(MPTCPIFY_LIB=$lib "$root/usr/bin/mptcpify-run" -a 'listen@10.0.0.0/8' -- "$probe" listen 127.0.0.1:0)
-[[ $out == "proto 6 "* ]] && ok "packaged mptcpify-run -a listen@10.0.0.0/8 (no match): $out" ||
-  fail "packaged mptcpify-run -a listen@10.0.0.0/8 (no match): $out"
+out=$("$root/usr/bin/mptcpify-run" --version 2>&1) || true
+out=${out%%$'\n'*}
+rc=0; [[ $out == *"$version"* ]] || rc=1
+verdict $rc "mptcpify-run --version: $out"
+rc=0; grep -qaF "$libdir/libmptcpify.so" "$root/usr/bin/mptcpify-run" || rc=1
+verdict $rc "mptcpify-run looks for $libdir/libmptcpify.so"
+out=$(MPTCPIFY_LIB=$lib "$root/usr/bin/mptcpify-run" -a 'listen@127.0.0.1' -- "$probe" listen 127.0.0.1:0) || true
+rc=0; [[ $out == "proto 262 "* ]] || rc=1
+verdict $rc "packaged mptcpify-run -a listen@127.0.0.1: $out"
+out=$(MPTCPIFY_LIB=$lib "$root/usr/bin/mptcpify-run" -a 'listen@10.0.0.0/8' -- "$probe" listen 127.0.0.1:0) || true
+rc=0; [[ $out == "proto 6 "* ]] || rc=1
+verdict $rc "packaged mptcpify-run -a listen@10.0.0.0/8 (no match): $out"
 
 # ---- lintian -----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ packages=(
   qemu-system-x86 busybox-static cpio golang-go musl-tools
   openssh-server openssh-client vsftpd lftp apache2 postgresql-15
   postgresql-client-15
+  build-essential dpkg-dev debhelper lintian debootstrap debian-archive-keyring
 )
 
 missing=()

@@ -3,6 +3,8 @@
  * a service under the library, never touching the vendor unit. */
 #include "config.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,6 +19,18 @@
 
 #define UNIT_DIR "/etc/systemd/system"
 #define DROPIN_NAME "mptcpify.conf"
+
+/* The system manager's unit search path, highest priority first (systemd
+ * 252's, plus /lib/systemd/system where Debian 12's packages put units). */
+static const char *const unit_dirs[] = {
+	"/etc/systemd/system.control", "/run/systemd/system.control",
+	"/run/systemd/transient", "/run/systemd/generator.early",
+	"/etc/systemd/system", "/etc/systemd/system.attached",
+	"/run/systemd/system", "/run/systemd/system.attached",
+	"/run/systemd/generator", "/usr/local/lib/systemd/system",
+	"/usr/lib/systemd/system", "/lib/systemd/system",
+	"/run/systemd/generator.late", NULL,
+};
 
 /* The unit types systemd knows; a name ending in another ".word" (php8.2-fpm)
  * is still a bare service name. */
@@ -158,36 +172,420 @@ static int daemon_reload(const struct run_settings *s)
 	return 0;
 }
 
-/* Whether a unit file named UNIT exists anywhere systemd looks. */
-static bool unit_known(const struct run_settings *s, const char *unit)
+/* Finds the unit file systemd would load for UNIT under S->root (for an
+ * instance foo@bar.service, the template foo@.service when there is no
+ * foo@bar.service) and stores its path in PATH. Returns whether one exists. */
+static bool unit_fragment(const struct run_settings *s, const char *unit,
+			  char path[PATH_MAX])
 {
-	static const char *const dirs[] = {
-		"/etc/systemd/system", "/run/systemd/system",
-		"/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
-		"/lib/systemd/system", NULL,
-	};
-	char path[PATH_MAX], tmpl[PATH_MAX];
+	const char *root = s->root ? s->root : "";
 	const char *at = strchr(unit, '@');
+	char tmpl[256];
 	size_t i;
+	int n;
 
 	/* foo@bar.service comes from the template foo@.service. */
 	if (at)
 		snprintf(tmpl, sizeof(tmpl), "%.*s%s", (int)(at - unit + 1), unit,
 			 strrchr(unit, '.'));
-	for (i = 0; dirs[i]; i++) {
-		int n = snprintf(path, sizeof(path), "%s%s/%s",
-				 s->root ? s->root : "", dirs[i], unit);
-
-		if (n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0)
+	for (i = 0; unit_dirs[i]; i++) {
+		n = snprintf(path, PATH_MAX, "%s%s/%s", root, unit_dirs[i], unit);
+		if (n > 0 && n < PATH_MAX && access(path, F_OK) == 0)
 			return true;
-		if (!at)
-			continue;
-		n = snprintf(path, sizeof(path), "%s%s/%s", s->root ? s->root : "",
-			     dirs[i], tmpl);
-		if (n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0)
+	}
+	for (i = 0; at && unit_dirs[i]; i++) {
+		n = snprintf(path, PATH_MAX, "%s%s/%s", root, unit_dirs[i], tmpl);
+		if (n > 0 && n < PATH_MAX && access(path, F_OK) == 0)
 			return true;
 	}
 	return false;
+}
+
+/* Whether a unit file named UNIT exists anywhere systemd looks. */
+static bool unit_known(const struct run_settings *s, const char *unit)
+{
+	char path[PATH_MAX];
+
+	return unit_fragment(s, unit, path);
+}
+
+/* ---- the unit's own environment -------------------------------------------
+ * A drop-in's Environment=LD_PRELOAD=... replaces the unit's own: systemd has
+ * no way to append to a variable. So --enable-unit reads the unit the way
+ * systemd does (its file, then every drop-in in file-name order) and writes
+ * the library in front of the unit's own LD_PRELOAD, and it warns about
+ * what would still take the library away (a later drop-in, an
+ * EnvironmentFile=, UnsetEnvironment=). */
+
+/* What the unit's files, ours excepted, do to LD_PRELOAD. */
+struct own_env {
+	char *ld_preload;          /* the last LD_PRELOAD= assignment, or NULL */
+	char from[PATH_MAX];       /* the file it is in */
+	bool from_after;           /* that file is applied after our drop-in */
+	bool specifier;            /* the value has a %-specifier we keep as is */
+	char reset_after[PATH_MAX];/* a later drop-in with an empty Environment= */
+	char unset[PATH_MAX];      /* a file whose UnsetEnvironment= drops it */
+	char envfile[PATH_MAX];    /* an EnvironmentFile= that sets LD_PRELOAD */
+};
+
+/* The character a C escape stands for; *SP points at the backslash and is
+ * left on the escape's last character. */
+static int c_unescape(const char **sp)
+{
+	const char *s = *sp + 1;
+	int c = (unsigned char)*s;
+
+	switch (c) {
+	case 'a': c = '\a'; break;
+	case 'b': c = '\b'; break;
+	case 'f': c = '\f'; break;
+	case 'n': c = '\n'; break;
+	case 'r': c = '\r'; break;
+	case 't': c = '\t'; break;
+	case 'v': c = '\v'; break;
+	case 's': c = ' '; break;
+	case 'x':
+		if (isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
+			char hex[3] = { s[1], s[2], '\0' };
+
+			c = (int)strtol(hex, NULL, 16);
+			s += 2;
+		}
+		break;
+	default:
+		if (c >= '0' && c <= '7' && s[1] >= '0' && s[1] <= '7' &&
+		    s[2] >= '0' && s[2] <= '7') {
+			c = (c - '0') * 64 + (s[1] - '0') * 8 + (s[2] - '0');
+			s += 2;
+		}
+		break;
+	}
+	*sp = s;
+	return c;
+}
+
+/* Takes the next word of an Environment= value from *P into WORD (which has
+ * room for all of *P) the way systemd splits it: white space separates,
+ * "..." and '...' quote, backslashes escape as in C. Returns false at the
+ * end of the value. */
+static bool env_word(const char **p, char *word)
+{
+	const char *s = *p + strspn(*p, " \t\r\n");
+	size_t n = 0;
+	int quote = 0;
+
+	if (!*s) {
+		*p = s;
+		return false;
+	}
+	for (; *s; s++) {
+		int c = (unsigned char)*s;
+
+		if (!quote && strchr(" \t\r\n", c))
+			break;
+		if (!quote && (c == '"' || c == '\'')) {
+			quote = c;
+			continue;
+		}
+		if (c == quote) {
+			quote = 0;
+			continue;
+		}
+		if (c == '\\' && s[1])
+			c = c_unescape(&s);
+		word[n++] = (char)c;
+	}
+	word[n] = '\0';
+	*p = s;
+	return true;
+}
+
+/* Environment=VALUE in PATH. */
+static void scan_environment(const char *value, const char *path, bool after,
+			     struct own_env *e)
+{
+	char *word = malloc(strlen(value) + 1);
+	char *r, *w;
+
+	if (!word)
+		return;
+	if (!*value) {
+		/* An empty assignment resets the list, ours included. */
+		free(e->ld_preload);
+		e->ld_preload = NULL;
+		if (after)
+			snprintf(e->reset_after, PATH_MAX, "%s", path);
+	}
+	while (env_word(&value, word)) {
+		if (strncmp(word, "LD_PRELOAD=", 11) != 0)
+			continue;
+		/* systemd expands specifiers after unquoting: "%%" is "%". */
+		e->specifier = false;
+		for (r = w = word + 11; *r; r++) {
+			if (r[0] == '%' && r[1] == '%')
+				r++;
+			else if (r[0] == '%')
+				e->specifier = true;
+			*w++ = *r;
+		}
+		*w = '\0';
+		free(e->ld_preload);
+		e->ld_preload = strdup(word + 11);
+		snprintf(e->from, PATH_MAX, "%s", path);
+		e->from_after = after;
+	}
+	free(word);
+}
+
+/* UnsetEnvironment=VALUE in PATH. */
+static void scan_unset(const char *value, const char *path, struct own_env *e)
+{
+	char *word = malloc(strlen(value) + 1);
+
+	while (word && env_word(&value, word))
+		if (strcmp(word, "LD_PRELOAD") == 0 ||
+		    strncmp(word, "LD_PRELOAD=", 11) == 0)
+			snprintf(e->unset, PATH_MAX, "%s", path);
+	free(word);
+}
+
+/* EnvironmentFile=[-]FILE: its variables override every Environment=. */
+static void scan_env_file(const struct run_settings *s, const char *value,
+			  struct own_env *e)
+{
+	char path[PATH_MAX], line[512];
+	FILE *f;
+
+	if (*value == '-')
+		value++;
+	if (*value != '/' ||
+	    snprintf(path, sizeof(path), "%s%s", s->root ? s->root : "", value) >=
+	    (int)sizeof(path) || !(f = fopen(path, "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t");
+
+		if (strncmp(p, "export", 6) == 0 && (p[6] == ' ' || p[6] == '\t'))
+			p += 6 + strspn(p + 6, " \t");
+		if (strncmp(p, "LD_PRELOAD", 10) == 0 &&
+		    p[10 + strspn(p + 10, " \t")] == '=')
+			snprintf(e->envfile, PATH_MAX, "%s", value);
+	}
+	fclose(f);
+}
+
+/* Reads one logical line of a unit file into *BUF: a trailing backslash
+ * joins the next line with a space, as systemd does, skipping comment
+ * lines inside the continued value. Returns false at the end. */
+static bool unit_line(FILE *f, char **buf, size_t *cap)
+{
+	char *part = NULL, *t;
+	size_t pcap = 0, n = 0, len;
+	ssize_t got;
+	bool any = false, more = true;
+
+	while (more && (got = getline(&part, &pcap, f)) >= 0) {
+		len = (size_t)got;
+		while (len && (part[len - 1] == '\n' || part[len - 1] == '\r'))
+			part[--len] = '\0';
+		t = part + strspn(part, " \t");
+		if (any && (*t == '#' || *t == ';'))
+			continue;
+		more = !(*t == '#' || *t == ';') && len && part[len - 1] == '\\';
+		if (more)
+			part[len - 1] = ' ';
+		if (n + len + 1 > *cap) {
+			char *grown = realloc(*buf, n + len + 1);
+
+			if (!grown)
+				break;
+			*buf = grown;
+			*cap = n + len + 1;
+		}
+		memcpy(*buf + n, part, len + 1);
+		n += len;
+		any = true;
+	}
+	free(part);
+	return any;
+}
+
+/* What unit file PATH does to LD_PRELOAD, on top of what E holds. AFTER:
+ * systemd applies PATH after our drop-in. */
+static void scan_unit_file(const struct run_settings *s, const char *path,
+			   bool after, struct own_env *e)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL, *key, *eq, *end, *value;
+	size_t cap = 0;
+	bool service = false;
+
+	if (!f)
+		return;
+	while (unit_line(f, &line, &cap)) {
+		key = line + strspn(line, " \t");
+		if (*key == '[') {
+			service = strncmp(key, "[Service]", 9) == 0;
+			continue;
+		}
+		if (!service || *key == '#' || *key == ';' || !(eq = strchr(key, '=')))
+			continue;
+		value = eq + 1 + strspn(eq + 1, " \t");
+		for (end = eq; end > key && strchr(" \t", end[-1]); end--)
+			;
+		*end = '\0';
+		if (strcmp(key, "Environment") == 0)
+			scan_environment(value, path, after, e);
+		else if (strcmp(key, "UnsetEnvironment") == 0)
+			scan_unset(value, path, e);
+		else if (strcmp(key, "EnvironmentFile") == 0)
+			scan_env_file(s, value, e);
+	}
+	free(line);
+	fclose(f);
+}
+
+struct dropin {
+	char name[NAME_MAX + 1];
+	char path[PATH_MAX];
+};
+
+static int dropin_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dropin *)a)->name,
+		      ((const struct dropin *)b)->name);
+}
+
+/* The .d directories systemd reads for UNIT, most specific first: UNIT.d,
+ * the template's (foo@.service.d), each dash prefix's (a-b-.service.d,
+ * a-.service.d) and the type's (service.d). Returns how many. */
+static int dropin_dir_names(const char *unit, char names[][260], int max)
+{
+	const char *at = strchr(unit, '@'), *suffix = strrchr(unit, '.');
+	size_t stem = (size_t)((at ? at : suffix) - unit);
+	int n = 0;
+
+	snprintf(names[n++], 260, "%s.d", unit);
+	if (at)
+		snprintf(names[n++], 260, "%.*s%s.d", (int)(at - unit + 1), unit, suffix);
+	while (stem > 0 && n < max - 1) {
+		while (stem > 0 && unit[stem - 1] != '-')
+			stem--;
+		if (stem == 0)
+			break;
+		snprintf(names[n++], 260, "%.*s%s.d", (int)stem, unit, suffix);
+		stem--;
+	}
+	snprintf(names[n++], 260, "%s.d", suffix + 1);
+	return n;
+}
+
+/* Every drop-in of UNIT under S->root, one per file name (a higher-priority
+ * directory hides the same name in a lower one, /dev/null links included),
+ * sorted by file name: the order systemd applies them in. Returns a malloc'd
+ * array of *COUNT entries (NULL when there are none). */
+static struct dropin *collect_dropins(const struct run_settings *s,
+				      const char *unit, size_t *count)
+{
+	const char *root = s->root ? s->root : "";
+	char names[16][260], dir[PATH_MAX];
+	struct dropin *list = NULL;
+	size_t n = 0, cap = 0, k;
+	int nnames = dropin_dir_names(unit, names, 16), i, j;
+
+	for (i = 0; unit_dirs[i]; i++) {
+		for (j = 0; j < nnames; j++) {
+			struct dirent *de;
+			DIR *d;
+
+			if (snprintf(dir, sizeof(dir), "%s%s/%s", root, unit_dirs[i],
+				     names[j]) >= (int)sizeof(dir) || !(d = opendir(dir)))
+				continue;
+			while ((de = readdir(d))) {
+				size_t len = strlen(de->d_name);
+
+				if (len < 6 || strcmp(de->d_name + len - 5, ".conf") != 0 ||
+				    strlen(dir) + 1 + len >= sizeof(list->path))
+					continue;
+				for (k = 0; k < n && strcmp(list[k].name, de->d_name); k++)
+					;
+				if (k < n)
+					continue;
+				if (n == cap) {
+					struct dropin *grown = realloc(list, (cap = cap * 2 + 8) *
+								       sizeof(*list));
+					if (!grown)
+						break;
+					list = grown;
+				}
+				snprintf(list[n].name, sizeof(list[n].name), "%s", de->d_name);
+				memcpy(list[n].path, dir, strlen(dir));
+				list[n].path[strlen(dir)] = '/';
+				memcpy(list[n].path + strlen(dir) + 1, de->d_name, len + 1);
+				n++;
+			}
+			closedir(d);
+		}
+	}
+	if (n)
+		qsort(list, n, sizeof(*list), dropin_cmp);
+	*count = n;
+	return list;
+}
+
+/* Reads UNIT's own files (everything but our drop-in, which is about to be
+ * rewritten) into E. */
+static void own_environment(const struct run_settings *s, const char *unit,
+			    struct own_env *e)
+{
+	char fragment[PATH_MAX];
+	struct dropin *d;
+	size_t n, i;
+
+	memset(e, 0, sizeof(*e));
+	if (unit_fragment(s, unit, fragment))
+		scan_unit_file(s, fragment, false, e);
+	d = collect_dropins(s, unit, &n);
+	for (i = 0; i < n; i++) {
+		int order = strcmp(d[i].name, DROPIN_NAME);
+
+		if (order != 0)
+			scan_unit_file(s, d[i].path, order > 0, e);
+	}
+	free(d);
+}
+
+/* The warnings about what would still keep the library out of UNIT. */
+static void own_environment_warnings(const struct own_env *e, const char *lib)
+{
+	if (e->specifier)
+		fprintf(stderr, PROG ": warning: the unit's LD_PRELOAD (%s) has a "
+			"%%-specifier; the drop-in repeats it literally\n", e->from);
+	if (e->ld_preload && e->from_after)
+		fprintf(stderr, PROG ": warning: %s sets LD_PRELOAD and systemd "
+			"applies it after " DROPIN_NAME " (drop-ins go in file-name "
+			"order), so the service runs without the library: add %s "
+			"to that LD_PRELOAD, or move the setting to a file named "
+			"before " DROPIN_NAME "\n", e->from, lib);
+	if (*e->reset_after)
+		fprintf(stderr, PROG ": warning: %s has an empty Environment=, which "
+			"systemd applies after " DROPIN_NAME " and which drops its "
+			"settings\n", e->reset_after);
+	if (*e->unset)
+		fprintf(stderr, PROG ": warning: %s: UnsetEnvironment= removes "
+			"LD_PRELOAD, so the service runs without the library\n",
+			e->unset);
+	if (*e->envfile)
+		fprintf(stderr, PROG ": warning: EnvironmentFile %s sets LD_PRELOAD, "
+			"which overrides the drop-in's: add %s there\n", e->envfile, lib);
+}
+
+/* PATH as the system sees it: without the --root prefix. */
+static const char *shown_path(const struct run_settings *s, const char *path)
+{
+	size_t n = s->root ? strlen(s->root) : 0;
+
+	return n && strncmp(path, s->root, n) == 0 && path[n] == '/' ? path + n : path;
 }
 
 int unit_enable(const struct run_settings *s)
@@ -195,7 +593,9 @@ int unit_enable(const struct run_settings *s)
 	char unit[256], dir[PATH_MAX], file[PATH_MAX], tmp[PATH_MAX + 16];
 	char lib[PATH_MAX];
 	const char *origin;
+	struct own_env own;
 	struct stat st;
+	char *preload;
 	FILE *f;
 	int fd;
 
@@ -212,6 +612,13 @@ int unit_enable(const struct run_settings *s)
 			errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
 		return EXIT_OWN_ERROR;
 	}
+	own_environment(s, unit, &own);
+	preload = ldpreload_merge(own.ld_preload, lib);
+	if (!preload) {
+		fprintf(stderr, PROG ": out of memory\n");
+		free(own.ld_preload);
+		return EXIT_OWN_ERROR;
+	}
 	if (!s->root && stat(UNIT_DIR, &st) < 0) {
 		fprintf(stderr, PROG ": " UNIT_DIR ": %s (is systemd installed?)\n",
 			strerror(errno));
@@ -219,7 +626,7 @@ int unit_enable(const struct run_settings *s)
 	}
 	if (make_dirs(dir) < 0) {
 		fprintf(stderr, PROG ": cannot create %s: %s\n", dir, strerror(errno));
-		return EXIT_OWN_ERROR;
+		goto fail;
 	}
 
 	/* Write a temporary file and rename it: systemd never sees half. */
@@ -231,15 +638,18 @@ int unit_enable(const struct run_settings *s)
 			close(fd);
 			unlink(tmp);
 		}
-		return EXIT_OWN_ERROR;
+		goto fail;
 	}
 	fprintf(f, "# Written by mptcpify-run %s (--enable-unit %s): runs the\n"
 		"# service's TCP sockets through libmptcpify.so, see mptcpify(7).\n"
-		"# Remove with: mptcpify-run --disable-unit %s\n"
-		"# It replaces any LD_PRELOAD the unit sets itself.\n",
+		"# Remove with: mptcpify-run --disable-unit %s\n",
 		MPTCPIFY_VERSION, unit, unit);
+	if (own.ld_preload && *own.ld_preload)
+		fprintf(f, "# LD_PRELOAD keeps the unit's own (from %s):\n"
+			"# enable again after changing it there.\n",
+			shown_path(s, own.from));
 	fputs("[Service]\n", f);
-	put_environment(f, "LD_PRELOAD", lib);
+	put_environment(f, "LD_PRELOAD", preload);
 	if (s->addrs)
 		put_environment(f, "MPTCPIFY_ADDRS", s->addrs);
 	if (s->options)
@@ -252,10 +662,14 @@ int unit_enable(const struct run_settings *s)
 	    rename(tmp, file) != 0) {
 		fprintf(stderr, PROG ": cannot write %s: %s\n", file, strerror(errno));
 		unlink(tmp);
-		return EXIT_OWN_ERROR;
+		goto fail;
 	}
 
 	printf(PROG ": wrote %s\n", file);
+	if (own.ld_preload && *own.ld_preload)
+		printf(PROG ": kept the unit's own LD_PRELOAD (from %s): "
+		       "LD_PRELOAD=%s\n", shown_path(s, own.from), preload);
+	own_environment_warnings(&own, lib);
 	if (strcmp(origin, "build tree") == 0)
 		printf(PROG ": note: %s is in a build tree; a service should use "
 		       "an installed library (meson install, or --lib)\n", lib);
@@ -265,7 +679,13 @@ int unit_enable(const struct run_settings *s)
 	daemon_reload(s);
 	printf(PROG ": restart the service for it to take effect: "
 	       "systemctl restart %s\n", unit);
+	free(preload);
+	free(own.ld_preload);
 	return 0;
+fail:
+	free(preload);
+	free(own.ld_preload);
+	return EXIT_OWN_ERROR;
 }
 
 int unit_disable(const struct run_settings *s)

@@ -30,6 +30,7 @@ enum long_only {
 	OPT_DISABLE_UNIT,
 	OPT_ROOT,
 	OPT_BPF,
+	OPT_LOG_FILE,
 	OPT_SECCOMP,
 	OPT_RUN_MODE,
 };
@@ -65,6 +66,9 @@ static void usage(FILE *f)
 "                          refuses (sets MPTCPIFY_OPTIONS), e.g. 'IP_TTL=error'\n"
 "  -v, --verbose           log every decision (MPTCPIFY_LOG=info); twice: debug\n"
 "  -s, --stats             one summary line per process at exit (MPTCPIFY_STATS=1)\n"
+"      --log-file PATH|syslog  send the library's lines to PATH (absolute,\n"
+"                          appended) or to syslog instead of stderr\n"
+"                          (MPTCPIFY_LOG_FILE)\n"
 "      --lib PATH          preload this library instead of the default one\n"
 "      --seccomp           upgrade through a seccomp supervisor instead of\n"
 "                          LD_PRELOAD (static and Go programs, raw syscalls;\n"
@@ -87,9 +91,9 @@ static void usage(FILE *f)
 "  -h, --help              show this help and exit\n"
 "      --version           show the version and exit\n"
 "\n"
-"Environment: MPTCPIFY_ADDRS, MPTCPIFY_OPTIONS, MPTCPIFY_LOG, MPTCPIFY_STATS,\n"
-"MPTCPIFY_STRATEGY, MPTCPIFY_LIB (the library to preload). See mptcpify-run(1)\n"
-"and mptcpify(7).\n"
+"Environment: MPTCPIFY_ADDRS, MPTCPIFY_OPTIONS, MPTCPIFY_LOG, MPTCPIFY_LOG_FILE,\n"
+"MPTCPIFY_STATS, MPTCPIFY_STRATEGY, MPTCPIFY_LIB (the library to preload). See\n"
+"mptcpify-run(1) and mptcpify(7).\n"
 "\n"
 "Exit status: COMMAND's own; 125 when " PROG " itself fails (usage, invalid\n"
 "MPTCPIFY_ADDRS or MPTCPIFY_OPTIONS, library missing, --seccomp or --bpf\n"
@@ -206,6 +210,7 @@ int main(int argc, char *argv[])
 		{ "disable-unit", required_argument, NULL, OPT_DISABLE_UNIT },
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "bpf", no_argument, NULL, OPT_BPF },
+		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 		{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 		{ "mode", required_argument, NULL, OPT_RUN_MODE },
 		{ NULL, 0, NULL, 0 },
@@ -266,6 +271,13 @@ int main(int argc, char *argv[])
 		case OPT_ROOT:
 			s.root = optarg;
 			break;
+		case OPT_LOG_FILE:
+			if (optarg[0] != '/' && strcmp(optarg, "syslog") != 0 &&
+			    strcmp(optarg, "stderr") != 0)
+				return usage_error("--log-file: expected an absolute path, syslog or "
+						   "stderr, not '%s'", optarg);
+			s.log_file = optarg;
+			break;
 		case OPT_BPF:
 			if ((rc = set_via(&via, VIA_BPF, "--bpf")))
 				return rc;
@@ -306,6 +318,9 @@ int main(int argc, char *argv[])
 		return usage_error("%s needs --enable-unit or --disable-unit",
 				   "--root");
 
+	/* read by the library, the supervisor and a unit alike */
+	if (s.log_file && setenv("MPTCPIFY_LOG_FILE", s.log_file, 1) != 0)
+		return usage_error("--log-file: %s", strerror(errno));
 	if (!s.addrs_from_cli)
 		s.addrs = getenv("MPTCPIFY_ADDRS");
 	if (!s.options_from_cli)

@@ -25,6 +25,7 @@ struct run_settings {
 	bool options_from_cli;  /* came from --options */
 	int verbose;            /* number of -v */
 	bool stats;             /* -s */
+	const char *log_file;   /* --log-file, NULL when not given */
 	const char *lib;        /* --lib, NULL when not given */
 	const char *root;       /* --root, NULL when not given */
 	const char *unit;       /* --enable-unit / --disable-unit argument */

@@ -658,6 +658,8 @@ int unit_enable(const struct run_settings *s)
 		put_environment(f, "MPTCPIFY_LOG", s->verbose > 1 ? "debug" : "info");
 	if (s->stats)
 		put_environment(f, "MPTCPIFY_STATS", "1");
+	if (s->log_file)
+		put_environment(f, "MPTCPIFY_LOG_FILE", s->log_file);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 ||
 	    rename(tmp, file) != 0) {
 		fprintf(stderr, PROG ": cannot write %s: %s\n", file, strerror(errno));

@@ -92,6 +92,16 @@ MPTCPIFY_LOG_FILE=relative LD_PRELOAD=$lib "$probe" pair 1 >/dev/null 2>"$dir/er
 check "MPTCPIFY_LOG_FILE=relative: one warning on stderr" \
   $(( $(grep -c "MPTCPIFY_LOG_FILE" "$dir/err6") != 1 )) "$(cat "$dir/err6")"
 
+# mptcpify-run --log-file: the same, from the command line; a relative
+# path is refused before anything runs
+"$run" --log-file "$dir/log7" -s -- "$probe" pair 1 >/dev/null 2>"$dir/err7"
+check "--log-file: the stats line in the file" $(( $(grep -c "stats:" "$dir/log7" 2>/dev/null || echo 0) != 1 )) \
+  "$(cat "$dir/log7" "$dir/err7" 2>/dev/null)"
+"$run" --log-file rel -- true 2>"$dir/err8"
+rc=$?
+check "--log-file rel: exit 125 with one line" $((rc != 125 || $(wc -l <"$dir/err8") != 1)) \
+  "exit $rc: $(cat "$dir/err8")"
+
 # 6. MPTCPIFY_LOG_FILE=syslog: datagrams to /dev/log (a private /dev here)
 unshare -m sh -c '
   mount --make-rprivate / && mount -t tmpfs none /dev && exec python3 - "$@"' sh \

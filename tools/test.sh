@@ -9,7 +9,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 builddir=${MPTCPIFY_BUILDDIR:-build}
 
-# Debian packages the build and the suites need.
+# Debian packages the build and the suites need (the last line: building
+# the kernel matrix's Linux 5.10, see tests/kernels/fetch-kernels.sh).
 packages=(
   meson ninja-build gcc clang llvm lld pkg-config
   check libsubunit-dev libbpf-dev bpftool libmnl-dev libclang-rt-14-dev
@@ -19,6 +20,7 @@ packages=(
   openssh-server openssh-client vsftpd lftp apache2 postgresql-15
   postgresql-client-15
   build-essential dpkg-dev debhelper lintian debootstrap debian-archive-keyring
+  make flex bison bc libelf-dev libssl-dev dwarves xz-utils
 )
 
 missing=()

@@ -14,9 +14,13 @@
 #include <netinet/tcp.h>
 #include <string.h>
 
+/* ENOTSUPP (524, kernel-internal) leaks out of Linux 5.10's
+ * setsockopt(SO_ZEROCOPY) on an MPTCP socket, which TCP accepts. */
+#define ENOTSUPP_KERNEL 524
+
 static int refused(int err)
 {
-	return err == EOPNOTSUPP || err == ENOPROTOOPT;
+	return err == EOPNOTSUPP || err == ENOPROTOOPT || err == ENOTSUPP_KERNEL;
 }
 
 /* Says once per option, at info, that it is being emulated (or held
@@ -133,6 +137,8 @@ static int set_undecided(int fd, struct fd_slot *s, uint32_t *st, int level, int
 	err = errno;
 	/* only a refusal by an MPTCP socket the shim made is acted on; the
 	 * rest is the kernel's answer, as TCP would give it */
+	if (err == ENOTSUPP_KERNEL)
+		err = EOPNOTSUPP; /* the errno a program knows */
 	if (!tcpw_set_refused(err, optclass_find(level, name) != NULL) || s->proto != IPPROTO_MPTCP ||
 	    !slot_same_socket(fd, s, *st)) {
 		errno = err;
@@ -273,7 +279,7 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 	}
 	if (real.setsockopt(fd, level, name, val, len) == 0)
 		return 0;
-	err = errno;
+	err = errno == ENOTSUPP_KERNEL ? EOPNOTSUPP : errno;
 	if (!tcpw_set_refused(err, optclass_find(level, name) != NULL) ||
 	    slot_phase(slot_peek(s)) != SLOT_DECIDED ||
 	    optclass_get(&cfg.opts, level, name) == OPT_ERROR || sock_protocol(fd) != IPPROTO_MPTCP) {

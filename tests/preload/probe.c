@@ -38,6 +38,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <stdint.h>
@@ -133,14 +134,36 @@ static int count_fds(void)
 	return n - 1; /* the DIR's own fd */
 }
 
-/* MPTCP_INFO flags, or -errno (after fallback SOL_MPTCP reads fail). */
+/* Kernels before 5.16 have no getsockopt(SOL_MPTCP) at all. */
+static int kernel_has_mptcp_info(void)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+	uname(&u);
+	sscanf(u.release, "%d.%d", &ma, &mi);
+	return ma > 5 || (ma == 5 && mi >= 16);
+}
+
+/* MPTCP_INFO flags, or -errno (after fallback SOL_MPTCP reads fail). Where
+ * the kernel has no MPTCP_INFO (before 5.16), the kernel still tells: a
+ * socket that fell back passes TCP-level getsockopt to its one subflow,
+ * while an MPTCP socket of those kernels refuses them (TCP_MAXSEG is
+ * refused before 6.17); the answer then is what 5.16+ would give: 0, or
+ * -EOPNOTSUPP after fallback. */
 static int k_mptcp_fallback(int fd)
 {
 	struct mptcp_info mi;
 	socklen_t l = sizeof(mi);
 	memset(&mi, 0, sizeof(mi));
-	if (k_getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &l) < 0)
-		return -errno;
+	if (k_getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &l) < 0) {
+		int err = errno, mss;
+		socklen_t ml = sizeof(mss);
+		if (err != EOPNOTSUPP || kernel_has_mptcp_info())
+			return -err;
+		if (k_getsockopt(fd, SOL_TCP, TCP_MAXSEG, &mss, &ml) < 0)
+			return errno == EOPNOTSUPP ? 0 : -errno;
+		return -EOPNOTSUPP;
+	}
 	return (int)(mi.mptcpi_flags & MPTCP_INFO_FLAG_FALLBACK);
 }
 

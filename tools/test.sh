@@ -9,13 +9,15 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 builddir=${MPTCPIFY_BUILDDIR:-build}
 
-# Debian packages the build and the suites need.
+# Debian packages the build and the suites need (the last line: building
+# the kernel matrix's Linux 5.10, see tests/kernels/fetch-kernels.sh).
 packages=(
   meson ninja-build gcc clang llvm lld pkg-config
   check libsubunit-dev libbpf-dev bpftool libmnl-dev libclang-rt-14-dev
   iproute2 kmod procps python3 curl socat iperf3 haproxy nginx-light
   mptcpize libmptcpwrap0 strace valgrind binutils man-db groff-base
   qemu-system-x86 busybox-static cpio
+  make flex bison bc libelf-dev libssl-dev dwarves xz-utils
 )
 
 missing=()

@@ -14,7 +14,8 @@
 #   --test NAME PATH    a guest test (repeatable)
 #   --file PATH         an extra file the tests need (repeatable)
 #   --module NAME       kernel module to load in the guest (repeatable; by
-#                       default veth, sch_tbf, sch_netem, dummy when present)
+#                       default veth, sch_tbf, sch_netem, dummy, inet_diag,
+#                       tcp_diag, mptcp_diag when present)
 #   --timeout SECONDS   per-test timeout (default 120)
 #   --qemu-timeout S    hard limit for the whole qemu run (default 480)
 #   --keep DIR          keep the initramfs and console log in DIR
@@ -52,7 +53,7 @@ while (($#)); do
 done
 [[ -n $kernel || $host == 1 ]] || die "--kernel or --host is needed"
 ((${#names[@]})) || die "no --test given"
-((${#modules[@]})) || modules=(veth sch_tbf sch_netem dummy)
+((${#modules[@]})) || modules=(veth sch_tbf sch_netem dummy inet_diag tcp_diag mptcp_diag)
 
 # Absolute paths: meson may pass paths relative to the build directory.
 abspath() { realpath -e -- "$1" 2>/dev/null || die "no such file: $1"; }

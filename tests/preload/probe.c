@@ -37,8 +37,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -132,14 +134,36 @@ static int count_fds(void)
 	return n - 1; /* the DIR's own fd */
 }
 
-/* MPTCP_INFO flags, or -errno (after fallback SOL_MPTCP reads fail). */
+/* Kernels before 5.16 have no getsockopt(SOL_MPTCP) at all. */
+static int kernel_has_mptcp_info(void)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+	uname(&u);
+	sscanf(u.release, "%d.%d", &ma, &mi);
+	return ma > 5 || (ma == 5 && mi >= 16);
+}
+
+/* MPTCP_INFO flags, or -errno (after fallback SOL_MPTCP reads fail). Where
+ * the kernel has no MPTCP_INFO (before 5.16), the kernel still tells: a
+ * socket that fell back passes TCP-level getsockopt to its one subflow,
+ * while an MPTCP socket of those kernels refuses them (TCP_MAXSEG is
+ * refused before 6.17); the answer then is what 5.16+ would give: 0, or
+ * -EOPNOTSUPP after fallback. */
 static int k_mptcp_fallback(int fd)
 {
 	struct mptcp_info mi;
 	socklen_t l = sizeof(mi);
 	memset(&mi, 0, sizeof(mi));
-	if (k_getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &l) < 0)
-		return -errno;
+	if (k_getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &l) < 0) {
+		int err = errno, mss;
+		socklen_t ml = sizeof(mss);
+		if (err != EOPNOTSUPP || kernel_has_mptcp_info())
+			return -err;
+		if (k_getsockopt(fd, SOL_TCP, TCP_MAXSEG, &mss, &ml) < 0)
+			return errno == EOPNOTSUPP ? 0 : -errno;
+		return -EOPNOTSUPP;
+	}
 	return (int)(mi.mptcpi_flags & MPTCP_INFO_FLAG_FALLBACK);
 }
 
@@ -589,6 +613,8 @@ static void *churn_thread(void *p)
 	return NULL;
 }
 
+static atomic_int accept_stop;
+
 static void *accept_thread(void *p)
 {
 	int l = *(int *)p;
@@ -600,8 +626,28 @@ static void *accept_thread(void *p)
 			continue;
 		}
 		close(s);
+		if (atomic_load(&accept_stop))
+			break;
 	}
 	return NULL;
+}
+
+/* Stops accept_thread: one last connection wakes it. (shutdown() of the
+ * listener wakes a waiting accept() on TCP, and on MPTCP from 5.11; on
+ * 5.10 an MPTCP listener's accept() stays blocked, see guest-options.) */
+static void stop_accept_thread(pthread_t t, int l, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+	int c = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_TCP);
+
+	atomic_store(&accept_stop, 1);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (c >= 0)
+		syscall(SYS_connect, c, &a, sizeof(a));
+	pthread_join(t, NULL);
+	if (c >= 0)
+		syscall(SYS_close, c);
+	shutdown(l, SHUT_RDWR);
 }
 
 static int cmd_churn(int threads, int n)
@@ -622,8 +668,7 @@ static int cmd_churn(int threads, int n)
 		pthread_join(th[i], NULL);
 		failures += args[i].failures;
 	}
-	shutdown(l, SHUT_RDWR);
-	pthread_join(acc, NULL);
+	stop_accept_thread(acc, l, port);
 	close(l);
 	printf("fds_before %d fds_after %d failures %d\n", before, count_fds(), failures);
 	return 0;

@@ -37,6 +37,8 @@
 	X(int, connect, (int, const struct sockaddr *, socklen_t))                \
 	X(ssize_t, sendto, (int, const void *, size_t, int, const struct sockaddr *, socklen_t)) \
 	X(ssize_t, sendmsg, (int, const struct msghdr *, int))                    \
+	X(ssize_t, sendfile, (int, int, off_t *, size_t))                         \
+	X(ssize_t, sendfile64, (int, int, off64_t *, size_t))                     \
 	X(int, setsockopt, (int, int, int, const void *, socklen_t))              \
 	X(int, getsockopt, (int, int, int, void *, socklen_t *))                  \
 	X(int, getsockname, (int, struct sockaddr *, socklen_t *))                \

@@ -15,9 +15,13 @@
 
 #define TCP_MSS_DEFAULT_VALUE 536 /* what TCP reports before a connection */
 
+/* ENOTSUPP (524, kernel-internal) leaks out of Linux 5.10's
+ * setsockopt(SO_ZEROCOPY) on an MPTCP socket, which TCP accepts. */
+#define ENOTSUPP_KERNEL 524
+
 static int refused(int err)
 {
-	return err == EOPNOTSUPP || err == ENOPROTOOPT;
+	return err == EOPNOTSUPP || err == ENOPROTOOPT || err == ENOTSUPP_KERNEL;
 }
 
 /* Says once per option, at info, that it is being emulated. */
@@ -304,6 +308,8 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		errno = err;
 		return -1;
 	}
+	if (err == ENOTSUPP_KERNEL)
+		err = EOPNOTSUPP; /* the errno a program knows, where one is returned */
 	switch (optclass_get(&cfg.opts, level, name)) {
 	case OPT_EMULATE: {
 		/* validated as TCP would (a value TCP refuses gets TCP's

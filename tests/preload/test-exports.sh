@@ -15,7 +15,7 @@ status=0
 # every listed name must be a libc function
 for s in $want; do
   case $s in
-    socket|listen|connect|sendto|sendmsg|setsockopt|getsockopt|close|dup|dup2|dup3|fcntl|fcntl64|close_range|closefrom|epoll_ctl) ;;
+    socket|listen|connect|sendto|sendmsg|sendfile|sendfile64|setsockopt|getsockopt|close|dup|dup2|dup3|fcntl|fcntl64|close_range|closefrom|epoll_ctl) ;;
     *) echo "FAIL: $s is not an interposed libc name"; status=1 ;;
   esac
 done

@@ -23,6 +23,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,10 +95,6 @@ static struct opt extra[] = {
 	{ "SO_INCOMING_CPU", SOL_SOCKET, SO_INCOMING_CPU, K_INT, 0, NULL, 0, NULL },
 	{ "SO_BUSY_POLL", SOL_SOCKET, SO_BUSY_POLL, K_INT, 0, NULL, 0, NULL },
 	{ "IPV6_V6ONLY", SOL_IPV6, IPV6_V6ONLY, K_INT, 1, NULL, 1, NULL },
-	{ "IP_RECVTOS", SOL_IP, IP_RECVTOS, K_INT, 1, NULL, 0, NULL },
-	{ "TCP_SYNCNT", SOL_TCP, TCP_SYNCNT, K_INT, 3, NULL, 0, NULL },
-	{ "TCP_INFO", SOL_TCP, TCP_INFO, K_GETONLY, 0, NULL, 0, NULL },
-	{ "TCP_CC_INFO", SOL_TCP, TCP_CC_INFO, K_GETONLY, 0, NULL, 0, NULL },
 	{ "TCP_IS_MPTCP", SOL_TCP, TCP_IS_MPTCP, K_GETONLY, 0, NULL, 0, NULL },
 	{ "MPTCP_INFO", SOL_MPTCP, MPTCP_INFO, K_GETONLY, 0, NULL, 0, NULL },
 	{ "MPTCP_TCPINFO", SOL_MPTCP, MPTCP_TCPINFO, K_GETONLY, 0, NULL, 0, NULL },
@@ -199,6 +197,7 @@ static void kind_for_table_row(struct opt *o)
 		{ "SO_ATTACH_BPF", K_FD }, { "SO_ATTACH_REUSEPORT_EBPF", K_FD },
 		{ "SO_TXTIME", K_TXTIME }, { "TCP_FASTOPEN_KEY", K_BYTES16 },
 		{ "TCP_AO_INFO", K_GETONLY }, { "TCP_AO_ADD_KEY", K_BYTES16 },
+		{ "TCP_INFO", K_GETONLY }, { "TCP_CC_INFO", K_GETONLY },
 		{ "TCP_AO_DEL_KEY", K_BYTES16 }, { "TCP_AO_REPAIR", K_BYTES16 },
 		{ "TCP_REPAIR_WINDOW", K_BYTES16 }, { "TCP_REPAIR_OPTIONS", K_BYTES16 },
 	};
@@ -552,17 +551,21 @@ static int data_call(int proto, enum dp what, int flags)
 	} else if (what == DP_RECV) {
 		r = recv(a, buf, sizeof(buf), flags | MSG_DONTWAIT);
 	} else if (what == DP_SENDFILE) {
+		/* several pages: splice marks all but the last one "more to
+		 * come" (MSG_SENDPAGE_NOTLAST), which 5.10 refuses */
+		static char big[32768];
 		int f = mkstemp(path);
-		if (f < 0 || write(f, "file data", 9) != 9)
+		if (f < 0 || write(f, big, sizeof(big)) != (ssize_t)sizeof(big))
 			guest_fail(name, "temporary file: %s", strerror(errno));
 		unlink(path);
-		r = sendfile(c, f, &(off_t){ 0 }, 9);
+		r = sendfile(c, f, &(off_t){ 0 }, sizeof(big));
 		close(f);
 	} else {
+		static char big[32768];
 		int pp[2];
-		if (pipe(pp) < 0 || write(pp[1], "pipe data", 9) != 9)
+		if (pipe(pp) < 0 || write(pp[1], big, sizeof(big)) != (ssize_t)sizeof(big))
 			guest_fail(name, "pipe: %s", strerror(errno));
-		r = splice(pp[0], NULL, c, NULL, 9, 0);
+		r = splice(pp[0], NULL, c, NULL, sizeof(big), 0);
 		close(pp[0]);
 		close(pp[1]);
 	}
@@ -571,6 +574,61 @@ static int data_call(int proto, enum dp what, int flags)
 	close(c);
 	close(a);
 	return err;
+}
+
+/* shutdown(SHUT_RDWR) of a listener while another thread waits in
+ * accept(): TCP wakes the waiter with EINVAL (programs stop their accept
+ * threads so). */
+struct acc_wait {
+	int fd;
+	atomic_int done, err;
+};
+
+static void *acc_waiter(void *p)
+{
+	struct acc_wait *w = p;
+	int s = accept(w->fd, NULL, NULL);
+
+	atomic_store(&w->err, s < 0 ? errno : 0);
+	atomic_store(&w->done, 1);
+	if (s >= 0)
+		close(s);
+	return NULL;
+}
+
+/* "EINVAL" and so on: what the waiting accept() returned, "still blocked"
+ * when it did not return within 5 s. */
+static const char *shutdown_wakes_accept(int proto, char *out, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct acc_wait w = { .fd = listener(0, proto, &ss, &len) };
+	struct timespec pause = { 0, 200 * 1000 * 1000 };
+	pthread_t t;
+	int i;
+
+	pthread_create(&t, NULL, acc_waiter, &w);
+	nanosleep(&pause, NULL);
+	shutdown(w.fd, SHUT_RDWR);
+	for (i = 0; i < 50 && !atomic_load(&w.done); i++)
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	if (!atomic_load(&w.done)) {
+		/* one connection wakes it (no pthread_cancel: it needs
+		 * libgcc_s, which a guest may not have) */
+		int c = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+		if (c < 0 || connect(c, (struct sockaddr *)&ss, len) < 0)
+			guest_fail(name, "cannot wake the blocked accept(): %s", strerror(errno));
+		pthread_join(t, NULL);
+		close(c);
+		snprintf(out, n, "still blocked after 5 s");
+		close(w.fd);
+		return out;
+	} else {
+		snprintf(out, n, "accept() returns %s", ename(atomic_load(&w.err)));
+	}
+	pthread_join(t, NULL);
+	close(w.fd);
+	return out;
 }
 
 static void data_path(void)
@@ -592,8 +650,8 @@ static void data_path(void)
 		{ "recv(MSG_WAITALL)", DP_RECV, MSG_WAITALL },
 		{ "recv(MSG_OOB)", DP_RECV, MSG_OOB },
 		{ "recv(MSG_ERRQUEUE)", DP_RECV, MSG_ERRQUEUE },
-		{ "sendfile() to socket", DP_SENDFILE, 0 },
-		{ "splice() pipe to socket", DP_SPLICE, 0 },
+		{ "sendfile() 32 KiB", DP_SENDFILE, 0 },
+		{ "splice() 32 KiB", DP_SPLICE, 0 },
 	};
 
 	printf("\nthe data path on a connected socket (cells as above):\n");
@@ -604,6 +662,11 @@ static void data_path(void)
 
 		cell(c, sizeof(c), m, t);
 		printf("%-26s %s\n", calls[i].what, c);
+	}
+	{
+		char m[48], t[48];
+		printf("%-26s MPTCP: %s; TCP: %s\n", "shutdown() of a listener", shutdown_wakes_accept(IPPROTO_MPTCP, m, sizeof(m)),
+		       shutdown_wakes_accept(IPPROTO_TCP, t, sizeof(t)));
 	}
 }
 

@@ -292,6 +292,8 @@ append+=${MPTCPIFY_QEMU_APPEND:+ $MPTCPIFY_QEMU_APPEND}
 # stop it when this script is interrupted.
 boot() {
   qrc=0
+  # Created first: tail must not start before the file exists.
+  : >"$log.raw"
   timeout -k 10 "$qemu_timeout" "$qemu" -accel tcg -cpu "$cpu" -m 1G -smp 2 \
     -nographic -no-reboot -nic none \
     -kernel "$kdir/vmlinuz" -initrd "$initrd" \

@@ -41,6 +41,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -655,6 +656,8 @@ static void *churn_thread(void *p)
 	return NULL;
 }
 
+static atomic_int accept_stop;
+
 static void *accept_thread(void *p)
 {
 	int l = *(int *)p;
@@ -666,8 +669,28 @@ static void *accept_thread(void *p)
 			continue;
 		}
 		close(s);
+		if (atomic_load(&accept_stop))
+			break;
 	}
 	return NULL;
+}
+
+/* Stops accept_thread: one last connection wakes it. (shutdown() of the
+ * listener wakes a waiting accept() on TCP, and on MPTCP from 5.11; on
+ * 5.10 an MPTCP listener's accept() stays blocked, see guest-options.) */
+static void stop_accept_thread(pthread_t t, int l, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+	int c = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_TCP);
+
+	atomic_store(&accept_stop, 1);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (c >= 0)
+		syscall(SYS_connect, c, &a, sizeof(a));
+	pthread_join(t, NULL);
+	if (c >= 0)
+		syscall(SYS_close, c);
+	shutdown(l, SHUT_RDWR);
 }
 
 static int cmd_churn(int threads, int n)
@@ -688,8 +711,7 @@ static int cmd_churn(int threads, int n)
 		pthread_join(th[i], NULL);
 		failures += args[i].failures;
 	}
-	shutdown(l, SHUT_RDWR);
-	pthread_join(acc, NULL);
+	stop_accept_thread(acc, l, port);
 	close(l);
 	printf("fds_before %d fds_after %d failures %d\n", before, count_fds(), failures);
 	return 0;

@@ -88,8 +88,6 @@ const struct opt_info optclass_table[] = {
 	{ "TCP_NODELAY", SOL_TCP, TCP_NODELAY, E, 1, 1, "Nagle; MPTCP since 5.17", 517 },
 	{ "TCP_CORK", SOL_TCP, TCP_CORK, E, 1, 0, "batching hint; MPTCP since 5.17", 517 },
 	{ "TCP_CONGESTION", SOL_TCP, TCP_CONGESTION, E, 0, 0, "congestion control; MPTCP since 5.13", 513 },
-	{ "TCP_INFO", SOL_TCP, TCP_INFO, E, 0, 0, "connection statistics (read only); MPTCP since 5.13", 513 },
-	{ "TCP_CC_INFO", SOL_TCP, TCP_CC_INFO, E, 0, 0, "congestion statistics (read only); MPTCP since 5.13", 513 },
 	{ "IP_TOS", SOL_IP, IP_TOS, E, 1, 0, "DSCP/ECN of outgoing packets; MPTCP since 5.17", 517 },
 	{ "IP_BIND_ADDRESS_NO_PORT", SOL_IP, IP_BIND_ADDRESS_NO_PORT, E, 1, 1, "port allocation hint; MPTCP since 6.8", 608 },
 	{ "TCP_KEEPIDLE", SOL_TCP, TCP_KEEPIDLE, T, 1, 60, "keepalive timing; MPTCP since 6.10 (stable 6.1.y too)", 610 },

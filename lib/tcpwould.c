@@ -325,7 +325,7 @@ static int builtin_default(int family, int level, int name, int *v)
 		switch (name) {
 		case IP_TTL: *v = 64; return 0;
 		case IP_MTU_DISCOVER: *v = IP_PMTUDISC_WANT; return 0;
-		case IP_RECVERR: case IP_PKTINFO: case IP_TOS: case IP_MINTTL: case IP_FREEBIND:
+		case IP_RECVERR: case IP_PKTINFO: case IP_RECVTOS: case IP_TOS: case IP_MINTTL: case IP_FREEBIND:
 		case IP_TRANSPARENT: case IP_BIND_ADDRESS_NO_PORT: case IP_LOCAL_PORT_RANGE:
 			*v = 0;
 			return 0;
@@ -346,6 +346,7 @@ static int builtin_default(int family, int level, int name, int *v)
 		case TCP_MAXSEG: *v = TCP_MSS_DEFAULT_VALUE; return 0;
 		case TCP_QUICKACK: *v = 1; return 0;
 		case TCP_LINGER2: *v = 60; return 0;
+		case TCP_SYNCNT: *v = 6; return 0; /* net.ipv4.tcp_syn_retries */
 		case TCP_KEEPIDLE: *v = 7200; return 0;
 		case TCP_KEEPINTVL: *v = 75; return 0;
 		case TCP_KEEPCNT: *v = 9; return 0;
@@ -463,7 +464,7 @@ static int builtin_check(int family, int level, int name, const void *val, sockl
 		case IP_TOS:
 			*out = v & 0xff & ~3; /* the ECN bits stay TCP's */
 			return 0;
-		case IP_RECVERR: case IP_PKTINFO: case IP_FREEBIND: case IP_TRANSPARENT:
+		case IP_RECVERR: case IP_PKTINFO: case IP_RECVTOS: case IP_FREEBIND: case IP_TRANSPARENT:
 		case IP_BIND_ADDRESS_NO_PORT:
 			*out = v != 0;
 			return 0;
@@ -540,6 +541,10 @@ static int builtin_check(int family, int level, int name, const void *val, sockl
 			return 0;
 		case TCP_USER_TIMEOUT:
 			if (v < 0)
+				return fail(EINVAL);
+			return 0;
+		case TCP_SYNCNT:
+			if (v < 1 || v > 127) /* MAX_TCP_SYNCNT */
 				return fail(EINVAL);
 			return 0;
 		case TCP_FASTOPEN:

@@ -85,7 +85,7 @@ if grep -q "\[WARNING\]\|\[ALERT\]" "$tmp/haproxy.err" "$tmp/haproxy.out"; then
   fail "haproxy printed a warning or an alert under the shim"
 fi
 if [ $old_kernel = 1 ]; then
-  grep -q "refuses TCP_MAXSEG: emulated" "$tmp/haproxy.err" ||
+  grep -q "TCP_MAXSEG refused by the MPTCP socket: emulated" "$tmp/haproxy.err" ||
     fail "kernel $(uname -r) should refuse TCP_MAXSEG on MPTCP sockets and the shim answer"
 fi
 echo "haproxy: mss 1400 bound and served over MPTCP, no MSS warning ($(uname -r))"

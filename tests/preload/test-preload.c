@@ -881,9 +881,13 @@ int main(void)
 		probe = pbuf;
 		setenv("CHAINSHIM", cbuf, 0);
 		setenv("EARLYCTOR", ebuf, 0);
-		static char rbuf[4096];
+		static char rbuf[4096], tbuf[4096], fbuf[4096];
 		snprintf(rbuf, sizeof(rbuf), "%s/refuse", dir);
 		setenv("REFUSE", rbuf, 0);
+		snprintf(tbuf, sizeof(tbuf), "%s/txn", dir);
+		setenv("TXN", tbuf, 0);
+		snprintf(fbuf, sizeof(fbuf), "%s/libforce.so", dir);
+		setenv("LIBFORCE", fbuf, 0);
 	}
 	if (!lib || !probe) {
 		fprintf(stderr, "test-preload: MPTCPIFY_LIB and PROBE must be set\n");

@@ -1087,7 +1087,9 @@ static int cmd_regress(const char *name)
 			die("listener");
 		getsockopt(fd, SOL_TCP, TCP_DEFER_ACCEPT, &got, &gl);
 		gl = sizeof(kgot);
-		syscall(SYS_getsockopt, fd, SOL_TCP, TCP_DEFER_ACCEPT, &kgot, &gl);
+		if (syscall(SYS_getsockopt, fd, SOL_TCP, TCP_DEFER_ACCEPT, &kgot, &gl) < 0 &&
+		    errno == EOPNOTSUPP && k_proto(fd) == 262)
+			kgot = 0; /* before 5.19 MPTCP has no such option: nothing applied */
 		/* what plain TCP reads back (it rounds to retransmissions) */
 		int tcp = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_TCP), tv = -1;
 		syscall(SYS_setsockopt, tcp, SOL_TCP, TCP_DEFER_ACCEPT, &v, sizeof(v));

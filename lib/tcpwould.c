@@ -325,8 +325,13 @@ static int builtin_default(int family, int level, int name, int *v)
 		switch (name) {
 		case IP_TTL: *v = 64; return 0;
 		case IP_MTU_DISCOVER: *v = IP_PMTUDISC_WANT; return 0;
+		case IP_LOCAL_PORT_RANGE:
+			if (kernel_version() < 603)
+				return fail(ENOPROTOOPT); /* TCP has it since 6.3 */
+			*v = 0;
+			return 0;
 		case IP_RECVERR: case IP_PKTINFO: case IP_RECVTOS: case IP_TOS: case IP_MINTTL: case IP_FREEBIND:
-		case IP_TRANSPARENT: case IP_BIND_ADDRESS_NO_PORT: case IP_LOCAL_PORT_RANGE:
+		case IP_TRANSPARENT: case IP_BIND_ADDRESS_NO_PORT:
 			*v = 0;
 			return 0;
 		}
@@ -469,6 +474,8 @@ static int builtin_check(int family, int level, int name, const void *val, sockl
 			*out = v != 0;
 			return 0;
 		case IP_LOCAL_PORT_RANGE:
+			if (kernel_version() < 603)
+				return fail(ENOPROTOOPT); /* TCP has it since 6.3 */
 			/* low port in the low half, high in the high half;
 			 * both set means low <= high */
 			if ((v & 0xffff) && ((unsigned)v >> 16) && (v & 0xffff) > ((unsigned)v >> 16))
@@ -486,7 +493,8 @@ static int builtin_check(int family, int level, int name, const void *val, sockl
 		case IPV6_TCLASS:
 			if (v < -1 || v > 0xff)
 				return fail(EINVAL);
-			*out = v == -1 ? 0 : v & ~3;
+			/* since 6.0 TCP keeps its own ECN bits */
+			*out = v == -1 ? 0 : kernel_version() >= 600 ? v & ~3 : v;
 			return 0;
 		case IPV6_MTU_DISCOVER:
 			if (v < IPV6_PMTUDISC_DONT || v > IPV6_PMTUDISC_OMIT)
@@ -833,6 +841,16 @@ int tcpw_get(int fd, int level, int name, const void *rec, socklen_t reclen, voi
 			if (m < 0)
 				memcpy(buf, &rb, sizeof(rb));
 			n = sizeof(int);
+		}
+		if (level == SOL_IPV6 && name == IPV6_TCLASS && n >= sizeof(int) &&
+		    (v.st == TS_EST || v.st == TS_SYN) && kernel_version() < 600) {
+			/* before 6.0 a TCP socket kept the ECN bits a program
+			 * set, and cleared them when the connection came up
+			 * without ECN (INET_ECN_dontxmit) */
+			int tc;
+			memcpy(&tc, buf, sizeof(tc));
+			tc &= ~3;
+			memcpy(buf, &tc, sizeof(tc));
 		}
 		if (m >= 0) {
 			int iv = m > INT_MAX ? INT_MAX : (int)m;

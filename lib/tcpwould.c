@@ -181,7 +181,8 @@ static int is_int_option(int level, int name)
  * (unconnected, 0 and 536 both read 536; connected, they differ). */
 static int has_when_byte(int level, int name)
 {
-	return level == SOL_TCP && (name == TCP_WINDOW_CLAMP || name == TCP_MAXSEG);
+	return (level == SOL_TCP && (name == TCP_WINDOW_CLAMP || name == TCP_MAXSEG)) ||
+	       (level == SOL_IPV6 && name == IPV6_TCLASS);
 }
 #define WHEN_ESTABLISHED 1
 
@@ -326,8 +327,11 @@ static int builtin_default(int family, int level, int name, int *v)
 		case IP_TTL: *v = 64; return 0;
 		case IP_MTU_DISCOVER: *v = IP_PMTUDISC_WANT; return 0;
 		case IP_LOCAL_PORT_RANGE:
-			if (kernel_version() < 603)
-				return fail(ENOPROTOOPT); /* TCP has it since 6.3 */
+			/* TCP has it since 6.3, and 6.1.y has it too
+			 * (Debian's 6.1.192 answers it); 5.10 and 5.15
+			 * do not */
+			if (kernel_version() < 601)
+				return fail(ENOPROTOOPT);
 			*v = 0;
 			return 0;
 		case IP_RECVERR: case IP_PKTINFO: case IP_RECVTOS: case IP_TOS: case IP_MINTTL: case IP_FREEBIND:
@@ -474,8 +478,11 @@ static int builtin_check(int family, int level, int name, const void *val, sockl
 			*out = v != 0;
 			return 0;
 		case IP_LOCAL_PORT_RANGE:
-			if (kernel_version() < 603)
-				return fail(ENOPROTOOPT); /* TCP has it since 6.3 */
+			/* TCP has it since 6.3, and 6.1.y has it too
+			 * (Debian's 6.1.192 answers it); 5.10 and 5.15
+			 * do not */
+			if (kernel_version() < 601)
+				return fail(ENOPROTOOPT);
 			/* low port in the low half, high in the high half;
 			 * both set means low <= high */
 			if ((v & 0xffff) && ((unsigned)v >> 16) && (v & 0xffff) > ((unsigned)v >> 16))
@@ -842,15 +849,19 @@ int tcpw_get(int fd, int level, int name, const void *rec, socklen_t reclen, voi
 				memcpy(buf, &rb, sizeof(rb));
 			n = sizeof(int);
 		}
-		if (level == SOL_IPV6 && name == IPV6_TCLASS && n >= sizeof(int) &&
-		    (v.st == TS_EST || v.st == TS_SYN) && kernel_version() < 600) {
-			/* before 6.0 a TCP socket kept the ECN bits a program
-			 * set, and cleared them when the connection came up
-			 * without ECN (INET_ECN_dontxmit) */
-			int tc;
-			memcpy(&tc, buf, sizeof(tc));
-			tc &= ~3;
-			memcpy(buf, &tc, sizeof(tc));
+		if (level == SOL_IPV6 && name == IPV6_TCLASS && n >= sizeof(int)) {
+			/* before 6.0 TCP keeps the ECN bits a program sets,
+			 * but a connection that comes up without ECN clears
+			 * those set before it (INET_ECN_dontxmit): set once
+			 * established, they stay */
+			if (n == sizeof(int) && (v.st == TS_EST || v.st == TS_SYN) &&
+			    kernel_version() < 600) {
+				int tc;
+				memcpy(&tc, buf, sizeof(tc));
+				tc &= ~3;
+				memcpy(buf, &tc, sizeof(tc));
+			}
+			n = sizeof(int);
 		}
 		if (m >= 0) {
 			int iv = m > INT_MAX ? INT_MAX : (int)m;
@@ -891,7 +902,9 @@ int tcpw_get(int fd, int level, int name, const void *rec, socklen_t reclen, voi
 	{
 		int ulen, e;
 		memcpy(&ulen, len, sizeof(ulen));
-		if (level == SOL_TCP && ulen < 0)
+		/* TCP and IP check the length before the name: EINVAL
+		 * also for a name they do not know (ip_getsockopt) */
+		if ((level == SOL_TCP || level == SOL_IP) && ulen < 0)
 			return fail(EINVAL);
 		if ((e = builtin_get_error(level, name, ulen)))
 			return fail(e);
@@ -1016,7 +1029,9 @@ int tcpw_inherit(int level, int name, const void *lrec, socklen_t llen, void *cr
 		return 0;
 	/* a clamp inherited is a clamp from before the connection: without
 	 * the byte saying it was set on an established socket */
-	if (level == SOL_TCP && name == TCP_WINDOW_CLAMP && llen > sizeof(int))
+	if (((level == SOL_TCP && name == TCP_WINDOW_CLAMP) ||
+	     (level == SOL_IPV6 && name == IPV6_TCLASS)) &&
+	    llen > sizeof(int))
 		llen = sizeof(int);
 	if (level == SOL_TCP && name == TCP_MAXSEG && llen > 2 * sizeof(int))
 		llen = 2 * sizeof(int);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* seccomp-target.c - reaching the process that made a trapped call: its
- * memory (process_vm_readv/writev), its fds (pidfd_getfd), its network
+ * memory (process_vm_readv/writev, or /proc/TID/mem where the kernel has
+ * no cross-memory attach), its fds (pidfd_getfd), its network
  * namespace, and the answers to the notification. Every reach is checked
  * with SECCOMP_IOCTL_NOTIF_ID_VALID before anything is done with it: a
  * thread id names the caller only while its call is pending. */
@@ -49,6 +50,63 @@ bool sc_target_check(struct sc_target *t)
 	return sc_target_valid(t);
 }
 
+/* /proc/TID/mem, for kernels without process_vm_readv/writev
+ * (CONFIG_CROSS_MEMORY_ATTACH is off: ENOSYS). Same access check (ptrace
+ * attach), one open per call: this is the rare path. */
+static int proc_mem(pid_t tid, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)tid);
+	return open(path, flags | O_CLOEXEC);
+}
+
+/* Are the LEN bytes at ADDR in writable mappings of TID (/proc/TID/maps)?
+ * /proc/TID/mem writes through read-only pages (FOLL_FORCE), which the
+ * kernel's own copy to the program would refuse with EFAULT. */
+static bool writable(pid_t tid, uint64_t addr, size_t len)
+{
+	char path[64], buf[4096];
+	uint64_t need = addr, end = addr + len;
+	size_t have = 0, used;
+	bool refused = false;
+	ssize_t n;
+	char *nl;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	/* one line at a time; the lines are sorted by address */
+	while (need < end && !refused) {
+		nl = memchr(buf, '\n', have);
+		if (!nl) {
+			if (have == sizeof(buf) - 1)
+				break; /* a line longer than the buffer */
+			n = read(fd, buf + have, sizeof(buf) - 1 - have);
+			if (n <= 0)
+				break;
+			have += (size_t)n;
+			continue;
+		}
+		*nl = 0;
+		unsigned long long lo, hi;
+		char perm[5];
+		if (sscanf(buf, "%llx-%llx %4s", &lo, &hi, perm) == 3 && lo <= need && need < hi) {
+			if (perm[1] == 'w')
+				need = hi;
+			else
+				refused = true;
+		}
+		used = (size_t)(nl + 1 - buf);
+		memmove(buf, nl + 1, have - used);
+		have -= used;
+	}
+	close(fd);
+	return !refused && need >= end;
+}
+
 int sc_target_read(struct sc_target *t, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len };
@@ -58,6 +116,17 @@ int sc_target_read(struct sc_target *t, uint64_t addr, void *buf, size_t len)
 	if (len == 0)
 		return 0;
 	n = process_vm_readv(t->tid, &local, 1, &remote, 1, 0);
+	if (n < 0 && errno == ENOSYS) {
+		int fd = proc_mem(t->tid, O_RDONLY);
+		if (fd < 0) {
+			t->unchecked = true;
+			return -errno;
+		}
+		n = pread(fd, buf, len, (off_t)addr);
+		if (n < 0 && errno == EIO)
+			errno = EFAULT; /* an unmapped address */
+		close(fd);
+	}
 	t->unchecked = true;
 	if (n < 0)
 		return -errno;
@@ -77,6 +146,18 @@ int sc_target_write(struct sc_target *t, uint64_t addr, const void *buf, size_t 
 	if (!sc_target_check(t))
 		return -ESRCH;
 	n = process_vm_writev(t->tid, &local, 1, &remote, 1, 0);
+	if (n < 0 && errno == ENOSYS) {
+		int fd;
+		if (!writable(t->tid, addr, len))
+			return -EFAULT;
+		fd = proc_mem(t->tid, O_WRONLY);
+		if (fd < 0)
+			return -errno;
+		n = pwrite(fd, buf, len, (off_t)addr);
+		if (n < 0 && errno == EIO)
+			errno = EFAULT;
+		close(fd);
+	}
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EFAULT;

@@ -2,6 +2,8 @@
 # tests/kernels/fetch-kernels.sh - fetch and unpack the Debian kernels of the
 # qemu kernel matrix into a cache outside the source tree.
 #
+# Usage: fetch-kernels.sh [LABEL...]
+#
 # Run as root (tools/test.sh does, before the build). Idempotent: a kernel
 # whose package is already unpacked in the cache is not fetched again.
 #
@@ -33,8 +35,13 @@ meta=linux-image-$flavour
 
 # Labels are upstream major.minor series: 5.10 comes from bullseye and
 # bullseye-security (Debian 11), 6.1 from bookworm (and bookworm-security),
-# 6.12 from bookworm-backports.
-kernels=(5.10 6.1 6.12)
+# 6.12 from bookworm-backports. Arguments pick labels (default: all; the
+# two downloads first, the 5.10 build last).
+kernels=(6.1 6.12 5.10)
+if (($#)); then kernels=("$@"); fi
+for k in "${kernels[@]}"; do
+  case $k in 5.10 | 6.1 | 6.12) ;; *) echo "fetch-kernels.sh: error: unknown kernel label '$k' (5.10, 6.1 or 6.12)" >&2; exit 2 ;; esac
+done
 
 die() { echo "$prog: error: $*" >&2; exit 1; }
 note() { echo "$prog: $*"; }
@@ -351,7 +358,7 @@ build_510() {
 
 mkdir -p "$cache"
 ensure_sources
-ensure_bullseye_sources
+[[ " ${kernels[*]} " == *" 5.10 "* ]] && ensure_bullseye_sources
 for k in "${kernels[@]}"; do
   if [[ $k == 5.10 ]]; then build_510; else fetch_kernel "$k"; fi
 done

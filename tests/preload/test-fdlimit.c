@@ -33,6 +33,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -245,6 +246,17 @@ static int run(const char *self, const char *lib, const char *mode, char *out, s
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* Does this kernel lack MPTCP_TCPINFO (before 5.16)? */
+static int no_subflow_info(void)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return 0;
+	return ma < 5 || (ma == 5 && mi < 16);
+}
+
 /* Compares the result lines (not '#') of REF and GOT; checks GOT's
  * evidence lines. Returns the number of problems. */
 static int compare(const char *mode, char *ref, char *got, int hard)
@@ -275,10 +287,20 @@ static int compare(const char *mode, char *ref, char *got, int hard)
 		if (strstr(r, "u1 TCP_USER_TIMEOUT set"))
 			after_uto = 1;
 		int info = hard && after_uto && strstr(r, "u1 TCP_USER_TIMEOUT");
+		/* before 5.16 the kernel says nothing about an MPTCP socket's
+		 * subflows (no MPTCP_TCPINFO): TCP's values that come from the
+		 * connection (window clamp, MSS) cannot be modelled, as in
+		 * test-optsweep */
+		int approx = !info && no_subflow_info() && r[0] == 'c' &&
+			     (strstr(r, " TCP_WINDOW_CLAMP get") || strstr(r, " TCP_MAXSEG get") ||
+			      strstr(r, " TCP_QUICKACK get"));
 		if (strcmp(r, g)) {
-			printf("[%s] %s\n      tcp  %s\n      shim %s\n", mode, info ? "INFO (not judged)" : "MISMATCH",
+			printf("[%s] %s\n      tcp  %s\n      shim %s\n", mode,
+			       info     ? "INFO (not judged)" :
+			       approx ? "APPROX (no subflow information before 5.16)" :
+					"MISMATCH",
 			       r, g);
-			bad += !info;
+			bad += !info && !approx;
 		}
 		r = strtok_r(NULL, "\n", &rs);
 		g = strtok_r(NULL, "\n", &gs);

@@ -782,7 +782,16 @@ START_TEST(transaction)
 	observations(before.out, ob, sizeof(ob));
 	observations(after.out, oa, sizeof(oa));
 	observations(shim.out, os, sizeof(os));
-	ck_assert_msg(strcmp(os, ob) == 0 || strcmp(os, oa) == 0,
+	/* close-open is two steps of the other thread: without the shim the
+	 * connect can also come between them, and fails with EBADF (the
+	 * file is opened after it) */
+	static char om[4096];
+	char *e;
+	snprintf(om, sizeof(om), "%s", ob);
+	if (strcmp(scn, "close-open") == 0 && (e = strstr(om, "errno=ENOTSOCK\n")))
+		memmove(e + 11, e + 14, strlen(e + 14) + 1), memcpy(e + 6, "EBADF", 5);
+	ck_assert_msg(strcmp(os, ob) == 0 || strcmp(os, oa) == 0 ||
+			      (strcmp(scn, "close-open") == 0 && strcmp(os, om) == 0),
 		      "%s at %s: the program sees what TCP never shows it\n--- shim\n%s--- TCP, "
 		      "action before connect\n%s--- TCP, action after connect\n%s",
 		      scn, when, shim.out, before.out, after.out);

@@ -142,8 +142,19 @@ static int mptcp_live(int fd)
 	uint32_t flags;
 
 	memset(info, 0, sizeof(info));
-	if (r_getsockopt(fd, SOL_MPTCP_, MPTCP_INFO_, info, &l) < 0)
-		return 0;
+	if (r_getsockopt(fd, SOL_MPTCP_, MPTCP_INFO_, info, &l) < 0) {
+		/* No getsockopt(SOL_MPTCP) before 5.16. Those kernels hand
+		 * the reads of a socket that fell back to its one subflow
+		 * (TCP: ENOPROTOOPT for this level, TCP_INFO answered) and
+		 * refuse them on a live MPTCP socket with EOPNOTSUPP. TCP_INFO
+		 * is not in the option table: the supervisor never traps it,
+		 * the answer is the kernel's. */
+		struct tcp_info ti;
+		socklen_t tl = sizeof(ti);
+		if (errno != EOPNOTSUPP)
+			return 0;
+		return r_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0 && errno == EOPNOTSUPP;
+	}
 	/* struct mptcp_info: six u8 counters, then u32 mptcpi_flags (bit 0:
 	 * fell back to TCP) */
 	if (l < 12)

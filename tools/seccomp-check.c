@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
@@ -246,6 +247,19 @@ int sc_check(const struct run_settings *s, line_fn cb, void *ctx)
 	else
 		say(cb, ctx, "warn", "seccomp mode: no SYNC_WAKE_UP (6.6): each intercepted "
 		    "call wakes the other side across CPUs (about twice the CPU time)");
+
+	{
+		/* how the target's memory is reached (seccomp-target.c) */
+		char a = 1, b = 0;
+		struct iovec l = { &b, 1 }, r = { &a, 1 };
+		if (process_vm_readv(getpid(), &l, 1, &r, 1, 0) == 1)
+			say(cb, ctx, "ok", "seccomp mode: process_vm_readv/writev (3.2) reach the "
+			    "program's memory");
+		else
+			say(cb, ctx, "ok", "seccomp mode: no process_vm_readv here (%s: "
+			    "CONFIG_CROSS_MEMORY_ATTACH off?): the program's memory is reached "
+			    "through /proc/PID/mem", strerror(errno));
+	}
 
 	/* what the filter would trap, with these settings */
 	memset(&sc.cfg, 0, sizeof(sc.cfg));

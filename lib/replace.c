@@ -220,7 +220,8 @@ static int epoll_current(int fd, struct fd_slot *s, struct epoll_event *ev)
 /* ---- the transaction ---------------------------------------------------- */
 
 /* Blocks every signal that can be blocked in this thread (a handler that
- * acts on the fd must run before the commit or after it, never inside). */
+ * acts on the fd must run before the replacement or after it, never
+ * inside). */
 static void block_signals(sigset_t *old)
 {
 	sigset_t all;
@@ -277,6 +278,12 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 	}
 	bound = !is_unbound(&local);
 
+	/* From here to the end no signal handler runs in this thread: one
+	 * that acts on the fd runs before the replacement or after it, and
+	 * one that forks cannot find the new socket made but not yet in
+	 * s->tmpfd (the child would keep it). Every call until then is a
+	 * bounded syscall. */
+	block_signals(&oldmask);
 	/* always close-on-exec while it is the shim's: an exec in another
 	 * thread must not inherit it (dup3 gives FD the program's flag) */
 	newfd = temp_socket(s->family, SOCK_STREAM | (fl & O_NONBLOCK ? SOCK_NONBLOCK : 0), proto);
@@ -284,7 +291,9 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 		err = errno;
 		if (proto == IPPROTO_MPTCP && is_mptcp_refusal(err))
 			shim_note_refusal(s->family, err);
-		goto abort;
+		slot_end_replace(s);
+		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+		return -err;
 	}
 	s->tmpfd = newfd;
 	if (replay_options(fd, newfd, s, proto) < 0) {
@@ -301,9 +310,7 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 
 	/* ---- commit: the fd changes hands; nothing of the program's can
 	 * run in between in this thread, and other threads wait ---- */
-	block_signals(&oldmask);
 	if (!slot_begin_commit(s)) {
-		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 		err = EBUSY;
 		goto fail;
 	}
@@ -347,9 +354,11 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 	}
 	if (epoll_rc == 1 && real.epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		log_msg(LOG_WARN, "could not put a replaced socket back into its epoll set");
+	/* the temporary number goes while the slot is still owned: a fork
+	 * child sees either it in s->tmpfd (and closes it) or neither */
+	drop_temp(s, newfd);
 	slot_end_replace(s);
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
-	drop_temp(s, newfd);
 	s->proto = (uint16_t)proto;
 	/* the new socket's identity, for whatever acts on the slot later */
 	if (state & SLOT_HAVE_COOKIE)
@@ -357,14 +366,14 @@ int sock_replace(int fd, struct fd_slot *s, int proto)
 	return 0;
 
 fail_commit:
-	/* owner back to HELD before a handler may run again: it would wait
+fail:
+	/* the temporary socket goes while the slot is owned (see above);
+	 * owner back to HELD before a handler may run again: it would wait
 	 * for COMMITTING */
+	drop_temp(s, newfd);
 	slot_end_replace(s);
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
-	drop_temp(s, newfd);
 	return -err;
-fail:
-	drop_temp(s, newfd);
 abort:
 	slot_end_replace(s);
 	return -err;

@@ -16,8 +16,9 @@
  *              HELD        one call works on the slot's fields (remember an
  *                          option, record an epoll registration, decide)
  *              REPLACING   a replacement socket is being built (replace.c)
- *              COMMITTING  the replacement is being put at the fd number;
- *                          signals are blocked in that thread meanwhile
+ *              COMMITTING  the replacement is being put at the fd number
+ *                          (signals are blocked in that thread from the
+ *                          replacement's socket() to the end)
  *   contender  NOREPLACE   never replace (shared by dup/fork, or something
  *   flags                  could not be remembered)
  *              POISONED    the program acted on the fd while the slot was
@@ -41,7 +42,9 @@
  *                            any thread, or a signal handler, acting on the
  *                            fd without owning the slot
  *
- * What the program's own calls do, by owner state:
+ * What the program's own calls do, by owner state (a signal handler in
+ * the owner's own thread only meets HELD: a replacement is built and
+ * committed with its signals blocked):
  *                 idle            HELD/REPLACING         COMMITTING
  *   close(fd)     frees the slot  CLOSED|POISONED, then  waits (bounded) for
  *   dup2/dup3     (owning it for  the real close: the    the commit to end,

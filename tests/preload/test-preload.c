@@ -742,7 +742,7 @@ END_TEST
 /* ---- transactions: what the program does during a replacement ---- */
 static const char *const txn_scenarios[] = {
 	"close-open", "dup2", "close-range", "setsockopt", "nonblock", "fork",
-	"handler-close", "handler-epoll", "handler-setsockopt",
+	"handler-close", "handler-epoll", "handler-setsockopt", "handler-fork",
 };
 
 /* OUT without its '#' lines. */
@@ -779,6 +779,22 @@ START_TEST(transaction)
 	run_exe(&shim, txn, "!127.0.0.0/8, *", NULL, both, as);
 	ck_assert_msg(strstr(shim.out, "# hook 1"), "%s at %s: no replacement happened:\n%s%s", scn,
 		      when, shim.out, shim.err);
+	/* the interleaving really forced: at socket the other thread's
+	 * action ran inside the replacement (a fork waited for it); at dup3
+	 * the commit is under way and the action was seen waiting for it */
+	if (strcmp(when, "socket") == 0 && strcmp(scn, "fork") == 0)
+		ck_assert_msg(strstr(shim.out, "# fork still waiting for the replacement: 1"),
+			      "fork at socket: the fork did not wait for the replacement:\n%s%s",
+			      shim.out, shim.err);
+	else if (strcmp(when, "socket") == 0 && strncmp(scn, "handler-", 8) != 0)
+		ck_assert_msg(strstr(shim.out, "# action done inside the replacement: 1"),
+			      "%s at socket: the action did not end inside the replacement:\n%s%s",
+			      scn, shim.out, shim.err);
+	else if (strcmp(when, "dup3") == 0 && strncmp(scn, "handler-", 8) != 0)
+		ck_assert_msg(strstr(shim.out, "# other thread seen waiting in the shim: 1"),
+			      "%s at dup3: the other thread's action was not seen waiting for the "
+			      "commit:\n%s%s",
+			      scn, shim.out, shim.err);
 	observations(before.out, ob, sizeof(ob));
 	observations(after.out, oa, sizeof(oa));
 	observations(shim.out, os, sizeof(os));

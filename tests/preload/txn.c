@@ -7,7 +7,8 @@
  *
  * SCENARIO is what the other party does to the fd (close-open, dup2,
  * close-range, setsockopt, nonblock, fork: another thread;
- * handler-close, handler-epoll: a signal handler). WHEN is `before` or
+ * handler-close, handler-epoll, handler-setsockopt, handler-fork: a signal
+ * handler). WHEN is `before` or
  * `after` (the action runs before / after connect(): the two orders a
  * program without the shim can see), or `socket` / `dup3` (the action runs
  * from libforce.so's hooks, at the moment the shim's replacement creates
@@ -79,6 +80,11 @@ static uint64_t cookie_of(int f)
 	return c;
 }
 
+static int is_fork(void)
+{
+	return strcmp(scenario, "fork") == 0 || strcmp(scenario, "handler-fork") == 0;
+}
+
 static void act(void)
 {
 	int one = 1;
@@ -103,7 +109,7 @@ static void act(void)
 	} else if (strcmp(scenario, "handler-epoll") == 0) {
 		struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = 0x1234 };
 		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-	} else if (strcmp(scenario, "fork") == 0) {
+	} else if (is_fork()) {
 		pid_t pid = fork();
 		if (pid == 0) {
 			int now[1024], n, leaked = 0;
@@ -139,9 +145,12 @@ static void on_signal(int sig)
 	act();
 }
 
+static volatile pid_t other_tid; /* the other thread's id */
+
 static void *other_thread(void *arg)
 {
 	(void)arg;
+	other_tid = (pid_t)syscall(SYS_gettid);
 	for (;;) {
 		while (sem_wait(&go) < 0 && errno == EINTR)
 			;
@@ -174,10 +183,70 @@ static void trigger(long wait_ms)
 	outstanding = rc < 0;
 }
 
+/* Is the other thread inside the shim's bounded wait for a commit (its
+ * sched_yield() spins or nanosleep()s: slot.c), by the kernel's word
+ * (/proc/self/task/TID/syscall names the call a thread is blocked in)? */
+static int other_waits_in_shim(void)
+{
+	char where[64], buf[64] = "";
+	snprintf(where, sizeof(where), "/proc/self/task/%d/syscall", (int)other_tid);
+	int f = open(where, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return 0;
+	ssize_t n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	long nr = strtol(buf, NULL, 10);
+	return nr == SYS_sched_yield || nr == SYS_nanosleep || nr == SYS_clock_nanosleep;
+}
+
+static int hook_moment; /* FORCE_AFTER_SOCKET or FORCE_BEFORE_DUP3 */
+static int seen_waiting = -1; /* the other thread was seen waiting in the shim */
+
 static void hook(void *ctx)
 {
 	(void)ctx;
-	trigger(300);
+	if (is_handler()) {
+		/* signals are blocked while a replacement is made: the
+		 * handler runs once it is over */
+		trigger(0);
+		return;
+	}
+	if (hook_moment == FORCE_AFTER_SOCKET && strcmp(scenario, "fork") == 0) {
+		/* fork() waits (up to 1 s) for a replacement under way, so
+		 * that parent and child share the socket it ends with: it
+		 * must still be waiting when this returns */
+		trigger(300);
+		printf("# fork still waiting for the replacement: %d\n", outstanding);
+		return;
+	}
+	if (hook_moment == FORCE_AFTER_SOCKET) {
+		/* a replacement being built makes nobody wait (close, dup2,
+		 * setsockopt... act at once): the action ends inside the
+		 * window */
+		trigger(5000);
+		printf("# action done inside the replacement: %d\n", !outstanding);
+		return;
+	}
+	/* During the commit the other thread's action waits for it: start
+	 * the action, and return (letting the commit end) only once the
+	 * other thread is seen inside the shim's wait, or done. */
+	sem_post(&go);
+	seen_waiting = 0;
+	for (int i = 0; i < 5000; i++) {
+		if (other_waits_in_shim()) {
+			seen_waiting = 1;
+			break;
+		}
+		if (sem_trywait(&done) == 0) {
+			sem_post(&done); /* for the wait after connect() */
+			break;
+		}
+		usleep(1000);
+	}
+	outstanding = 1;
 }
 
 static const char *errname(int e)
@@ -226,7 +295,7 @@ int main(int argc, char **argv)
 		if (filefd < 0 || write(filefd, "hello", 5) != 5)
 			die("file");
 	}
-	if (strcmp(scenario, "fork") == 0 && pipe2(childpipe, O_CLOEXEC) < 0)
+	if (is_fork() && pipe2(childpipe, O_CLOEXEC) < 0)
 		die("pipe");
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
@@ -240,6 +309,7 @@ int main(int argc, char **argv)
 		if (!arm)
 			die("libforce.so is not preloaded");
 		hook_id = strcmp(when, "socket") == 0 ? FORCE_AFTER_SOCKET : FORCE_BEFORE_DUP3;
+		hook_moment = hook_id;
 		arm(hook_id, hook, NULL);
 	}
 	errno = 0;
@@ -248,6 +318,8 @@ int main(int argc, char **argv)
 	if (hook_id >= 0) {
 		force_fired_fn fired = (force_fired_fn)dlsym(RTLD_DEFAULT, "force_fired");
 		printf("# hook %d\n", fired(hook_id));
+		if (seen_waiting >= 0)
+			printf("# other thread seen waiting in the shim: %d\n", seen_waiting);
 		/* the other thread may still be finishing (it waited for the
 		 * shim's commit): let it */
 		if (outstanding) {
@@ -295,7 +367,7 @@ int main(int argc, char **argv)
 		printf("epoll n=%d events=%x data=%llx\n", n, n > 0 ? ev[0].events : 0,
 		       n > 0 ? (unsigned long long)ev[0].data.u64 : 0ULL);
 	}
-	if (strcmp(scenario, "fork") == 0) {
+	if (is_fork()) {
 		char line[64] = "";
 		unsigned long long c = 0;
 		int leaked = -1;

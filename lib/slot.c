@@ -23,17 +23,30 @@ void slot_pause(long ns)
 		nanosleep(&ts, NULL);
 }
 
-/* One step of a bounded wait: *WAITED counts steps; returns 0 once the
- * budget of LIMIT_NS is spent. */
+static long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe, vDSO */
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* One step of a bounded wait. *WAITED starts at 0: it counts the first
+ * PAUSE_YIELDS steps (sched_yield), then holds the negated monotonic time
+ * of the first sleep. Returns 0 once LIMIT_NS of real time has passed
+ * since then: a sleep can last far longer than asked (timer slack, a
+ * loaded or emulated machine), so the budget is measured, not counted. */
 static int wait_step(long *waited, long limit_ns)
 {
-	long step = *waited < PAUSE_YIELDS ? 0 : PAUSE_SLEEP_NS;
-	long spent = *waited < PAUSE_YIELDS ? 0 : (*waited - PAUSE_YIELDS) * PAUSE_SLEEP_NS;
-
-	if (spent >= limit_ns)
+	if (*waited >= 0 && *waited < PAUSE_YIELDS) {
+		slot_pause(0);
+		(*waited)++;
+		return 1;
+	}
+	if (*waited >= 0)
+		*waited = -now_ns();
+	else if (now_ns() + *waited >= limit_ns)
 		return 0;
-	slot_pause(step);
-	(*waited)++;
+	slot_pause(PAUSE_SLEEP_NS);
 	return 1;
 }
 

@@ -903,7 +903,13 @@ int tcpw_get(int fd, int level, int name, const void *rec, socklen_t reclen, voi
 		int ulen, e;
 		memcpy(&ulen, len, sizeof(ulen));
 		/* TCP and IP check the length before the name: EINVAL
-		 * also for a name they do not know (ip_getsockopt) */
+		 * also for a name they do not know (do_ip_getsockopt);
+		 * except the multicast-routing names, which IP hands to
+		 * ip_mroute_getsockopt first: EOPNOTSUPP on a TCP socket
+		 * (a kernel without CONFIG_IP_MROUTE has no such names:
+		 * EINVAL there, which only a TCP socket could tell) */
+		if (level == SOL_IP && name >= 200 && name <= 212) /* MRT_BASE..MRT_FLUSH */
+			return fail(EOPNOTSUPP);
 		if ((level == SOL_TCP || level == SOL_IP) && ulen < 0)
 			return fail(EINVAL);
 		if ((e = builtin_get_error(level, name, ulen)))

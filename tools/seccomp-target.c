@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "seccomp.h"
+#include "seccomp-maps.h"
 
 void sc_target_init(struct sc_target *t, const struct seccomp_notif *req)
 {
@@ -61,50 +62,23 @@ static int proc_mem(pid_t tid, int flags)
 	return open(path, flags | O_CLOEXEC);
 }
 
-/* Are the LEN bytes at ADDR in writable mappings of TID (/proc/TID/maps)?
- * /proc/TID/mem writes through read-only pages (FOLL_FORCE), which the
- * kernel's own copy to the program would refuse with EFAULT. */
-static bool writable(pid_t tid, uint64_t addr, size_t len)
+/* Are the LEN bytes at ADDR in mappings of TID that allow ACCESS ('r' or
+ * 'w')? /proc/TID/mem reads and writes through protected pages
+ * (FOLL_FORCE: PROT_NONE guard pages, read-only data), which the kernel's
+ * own copy, and process_vm_readv/writev, refuse with EFAULT. */
+static bool accessible(pid_t tid, uint64_t addr, size_t len, char access)
 {
-	char path[64], buf[4096];
-	uint64_t need = addr, end = addr + len;
-	size_t have = 0, used;
-	bool refused = false;
-	ssize_t n;
-	char *nl;
+	char path[64];
+	bool ok;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	/* one line at a time; the lines are sorted by address */
-	while (need < end && !refused) {
-		nl = memchr(buf, '\n', have);
-		if (!nl) {
-			if (have == sizeof(buf) - 1)
-				break; /* a line longer than the buffer */
-			n = read(fd, buf + have, sizeof(buf) - 1 - have);
-			if (n <= 0)
-				break;
-			have += (size_t)n;
-			continue;
-		}
-		*nl = 0;
-		unsigned long long lo, hi;
-		char perm[5];
-		if (sscanf(buf, "%llx-%llx %4s", &lo, &hi, perm) == 3 && lo <= need && need < hi) {
-			if (perm[1] == 'w')
-				need = hi;
-			else
-				refused = true;
-		}
-		used = (size_t)(nl + 1 - buf);
-		memmove(buf, nl + 1, have - used);
-		have -= used;
-	}
+	ok = sc_maps_allow(fd, addr, len, access);
 	close(fd);
-	return !refused && need >= end;
+	return ok;
 }
 
 int sc_target_read(struct sc_target *t, uint64_t addr, void *buf, size_t len)
@@ -117,13 +91,18 @@ int sc_target_read(struct sc_target *t, uint64_t addr, void *buf, size_t len)
 		return 0;
 	n = process_vm_readv(t->tid, &local, 1, &remote, 1, 0);
 	if (n < 0 && errno == ENOSYS) {
-		int fd = proc_mem(t->tid, O_RDONLY);
+		int fd;
+		if (!accessible(t->tid, addr, len, 'r')) {
+			t->unchecked = true;
+			return -EFAULT;
+		}
+		fd = proc_mem(t->tid, O_RDONLY);
 		if (fd < 0) {
 			t->unchecked = true;
 			return -errno;
 		}
 		n = pread(fd, buf, len, (off_t)addr);
-		if (n < 0 && errno == EIO)
+		if (n < 0 && (errno == EIO || errno == EINVAL))
 			errno = EFAULT; /* an unmapped address */
 		close(fd);
 	}
@@ -148,13 +127,13 @@ int sc_target_write(struct sc_target *t, uint64_t addr, const void *buf, size_t 
 	n = process_vm_writev(t->tid, &local, 1, &remote, 1, 0);
 	if (n < 0 && errno == ENOSYS) {
 		int fd;
-		if (!writable(t->tid, addr, len))
+		if (!accessible(t->tid, addr, len, 'w'))
 			return -EFAULT;
 		fd = proc_mem(t->tid, O_WRONLY);
 		if (fd < 0)
 			return -errno;
 		n = pwrite(fd, buf, len, (off_t)addr);
-		if (n < 0 && errno == EIO)
+		if (n < 0 && (errno == EIO || errno == EINVAL))
 			errno = EFAULT;
 		close(fd);
 	}

@@ -64,6 +64,19 @@ static void get_int(const char *what, int fd, int level, int name)
 		printf("%s get :: ok l=%u v=%d\n", what, (unsigned)l, v);
 }
 
+/* getsockopt with a negative length: TCP and IP check it before the name,
+ * except IP's multicast-routing names (200..212: EOPNOTSUPP) */
+static void get_neglen(const char *what, int fd, int level, int name)
+{
+	int v = -12345;
+	socklen_t l = (socklen_t)-1;
+	int rc = getsockopt(fd, level, name, &v, &l);
+	if (rc < 0)
+		printf("%s get(len -1) :: E%d\n", what, errno);
+	else
+		printf("%s get(len -1) :: ok l=%d v=%d\n", what, (int)l, v);
+}
+
 static void set_int(const char *what, int fd, int level, int name, int v)
 {
 	int rc = setsockopt(fd, level, name, &v, sizeof(v));
@@ -174,6 +187,7 @@ static int child(int hard_too)
 	printf("#proto u1 %d\n#proto c %d\n#proto s %d\n#proto t0 %d\n", raw_protocol(u1),
 	       raw_protocol(c), raw_protocol(s), raw_protocol(thread_fds[0]));
 
+	int mroute = access("/proc/net/ip_mr_vif", F_OK) == 0;
 	rlim_t lim = to_limit(hard_too);
 
 	get_int("u1 IP_TTL", u1, IPPROTO_IP, IP_TTL);
@@ -195,6 +209,12 @@ static int child(int hard_too)
 	set_int("u2 IPV6_TCLASS", u2, IPPROTO_IPV6, IPV6_TCLASS, 0x101);
 	set_int("u2 IPV6_TCLASS", u2, IPPROTO_IPV6, IPV6_TCLASS, 0x28);
 	get_int("u2 IPV6_TCLASS", u2, IPPROTO_IPV6, IPV6_TCLASS);
+	if (mroute) { /* the kernel has multicast routing (CONFIG_IP_MROUTE) */
+		get_neglen("u1 SOL_IP 200", u1, IPPROTO_IP, 200);
+		get_neglen("u2 SOL_IP 206", u2, IPPROTO_IP, 206);
+	}
+	get_neglen("u1 SOL_IP 9999", u1, IPPROTO_IP, 9999);
+	get_neglen("c IP_TTL", c, IPPROTO_IP, IP_TTL);
 	check_limit(lim);
 
 	/* the option the program relies on: TCP would take it */

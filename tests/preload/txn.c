@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -371,7 +372,8 @@ int main(int argc, char **argv)
 		char line[64] = "";
 		unsigned long long c = 0;
 		int leaked = -1;
-		ssize_t n = read(childpipe[0], line, sizeof(line) - 1);
+		struct pollfd pf = { childpipe[0], POLLIN, 0 };
+		ssize_t n = poll(&pf, 1, 10000) == 1 ? read(childpipe[0], line, sizeof(line) - 1) : -1;
 		if (n > 0)
 			line[n] = 0;
 		sscanf(line, "%llu %d", &c, &leaked);

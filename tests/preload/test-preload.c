@@ -855,6 +855,9 @@ static Suite *preload_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("transactions");
+	/* three runs of txn, each bounded (hooks wait at most 5 s): a hang guard
+	 * for slow emulated kernels, not a timing */
+	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, transaction, 0, 2 * (int)(sizeof(txn_scenarios) / sizeof(txn_scenarios[0])));
 	suite_add_tcase(s, tc);
 

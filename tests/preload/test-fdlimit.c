@@ -33,9 +33,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "testlib.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -240,41 +240,13 @@ static int child(int hard_too)
 
 static int run(const char *self, const char *lib, const char *mode, char *out, size_t cap)
 {
-	char path[] = "/tmp/mptcpify-fdlimit-XXXXXX";
-	int fd = mkstemp(path), st;
+	int st, fd = test_run_self(self, lib, mode, "error", &st);
 	if (fd < 0)
 		return -1;
-	unlink(path);
-	pid_t p = fork();
-	if (p == 0) {
-		dup2(fd, 1);
-		unsetenv("MPTCPIFY_ADDRS");
-		unsetenv("MPTCPIFY_OPTIONS");
-		unsetenv("MPTCPIFY_STRATEGY");
-		setenv("MPTCPIFY_LOG", "error", 1);
-		if (lib)
-			setenv("LD_PRELOAD", lib, 1);
-		else
-			unsetenv("LD_PRELOAD");
-		execl(self, self, "child", mode, (char *)NULL);
-		_exit(127);
-	}
-	waitpid(p, &st, 0);
 	ssize_t n = pread(fd, out, cap - 1, 0);
 	out[n > 0 ? n : 0] = 0;
 	close(fd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* Does this kernel lack MPTCP_TCPINFO (before 5.16)? */
-static int no_subflow_info(void)
-{
-	struct utsname u;
-	int ma = 0, mi = 0;
-
-	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return 0;
-	return ma < 5 || (ma == 5 && mi < 16);
+	return st;
 }
 
 /* Compares the result lines (not '#') of REF and GOT; checks GOT's
@@ -311,7 +283,7 @@ static int compare(const char *mode, char *ref, char *got, int hard)
 		 * subflows (no MPTCP_TCPINFO): TCP's values that come from the
 		 * connection (window clamp, MSS) cannot be modelled, as in
 		 * test-optsweep */
-		int approx = !info && no_subflow_info() && r[0] == 'c' &&
+		int approx = !info && !test_kernel_at_least(5, 16) && r[0] == 'c' &&
 			     (strstr(r, " TCP_WINDOW_CLAMP get") || strstr(r, " TCP_MAXSEG get") ||
 			      strstr(r, " TCP_QUICKACK get"));
 		if (strcmp(r, g)) {

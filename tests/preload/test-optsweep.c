@@ -40,10 +40,11 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "testlib.h"
 
 #include "mptcpify/optclass.h"
 
@@ -705,30 +706,9 @@ struct transcript {
 /* Runs this program as a child in MODE, with the shim or without. */
 static int run_child(const char *self, const char *lib, const char *mode, struct transcript *t)
 {
-	char path[] = "/tmp/mptcpify-optsweep-XXXXXX";
-	int fd = mkstemp(path);
+	int st, fd = test_run_self(self, lib, mode, "warn", &st);
 	if (fd < 0)
 		return -1;
-	unlink(path);
-	pid_t p = fork();
-	if (p < 0)
-		return -1;
-	if (p == 0) {
-		dup2(fd, 1);
-		unsetenv("MPTCPIFY_ADDRS"); /* all-mode: every socket MPTCP */
-		unsetenv("MPTCPIFY_OPTIONS");
-		unsetenv("MPTCPIFY_STRATEGY");
-		unsetenv("MPTCPIFY_STATS");
-		setenv("MPTCPIFY_LOG", "warn", 1);
-		if (lib)
-			setenv("LD_PRELOAD", lib, 1);
-		else
-			unsetenv("LD_PRELOAD");
-		execl(self, self, "child", mode, (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	waitpid(p, &st, 0);
 	off_t n = lseek(fd, 0, SEEK_END);
 	t->text = malloc((size_t)n + 1);
 	if (!t->text || pread(fd, t->text, (size_t)n, 0) != n)
@@ -749,7 +729,7 @@ static int run_child(const char *self, const char *lib, const char *mode, struct
 		t->lines[k++] = s;
 	}
 	t->nlines = k;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return st;
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -838,13 +818,8 @@ static int approx_mss(const char *ref, const char *got, long *tv, long *sv)
 static int no_subflow_info(const char *r, const char *mode)
 {
 	static int old = -1;
-	if (old < 0) {
-		struct utsname u;
-		int ma = 0, mi = 0;
-		uname(&u);
-		sscanf(u.release, "%d.%d", &ma, &mi);
-		old = ma < 5 || (ma == 5 && mi < 16);
-	}
+	if (old < 0)
+		old = !test_kernel_at_least(5, 16);
 	if (!old)
 		return 0;
 	if (strstr(r, " TCP_CONGESTION "))

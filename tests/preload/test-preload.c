@@ -21,9 +21,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "testlib.h"
 
 #include "mptcpify/optclass.h"
 
@@ -151,15 +152,6 @@ static long mptcp_counter(const char *name)
 	}
 	ck_abort_msg("no counter %s", name);
 	return -1;
-}
-
-static int kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int ma = 0, mi = 0;
-	uname(&u);
-	sscanf(u.release, "%d.%d", &ma, &mi);
-	return ma > major || (ma == major && mi >= minor);
 }
 
 /* ---- MPTCPIFY_ADDRS examples of the foundation issue ---- */
@@ -410,7 +402,7 @@ static void check_option(const struct optcase *c, const char *when)
 			/* read once connected, as TCP reads it: the clamp set
 			 * before less the timestamp option; set after, no
 			 * effect (loopback's own MSS is far larger) */
-			if (!kernel_at_least(5, 16))
+			if (!test_kernel_at_least(5, 16))
 				/* no MPTCP_TCPINFO before 5.16: the subflow's MSS
 				 * cannot be read, the shim answers the clamp set
 				 * (TCP: the clamp less options; set after connect,
@@ -469,9 +461,9 @@ START_TEST(options_maxseg_real_or_fallback)
 	run_probe(&r, NULL, NULL, NULL, args);
 	ck_assert_int_eq(field(r.out, "set"), 0);
 	ck_assert_int_eq(field(r.out, "protocol"), 262);
-	if (kernel_at_least(6, 17))
+	if (test_kernel_at_least(6, 17))
 		ck_assert_msg(field(r.out, "kernel_get") == 0, "6.17+ should support TCP_MAXSEG: %s", r.out);
-	else if (!kernel_at_least(5, 16))
+	else if (!test_kernel_at_least(5, 16))
 		/* no subflow information before 5.16: the clamp as set */
 		ck_assert_msg(field(r.out, "kernel_get") != 0 && field(r.out, "value") == 1300,
 			      "pre-5.16: kernel refuses, shim answers the clamp: %s", r.out);

@@ -11,6 +11,7 @@ void sb_init(struct sbuf *b, char *buf, size_t size)
 	b->buf = buf;
 	b->size = size;
 	b->len = 0;
+	b->cut = false;
 	if (size)
 		buf[0] = '\0';
 }
@@ -20,6 +21,8 @@ void sb_putc(struct sbuf *b, char c)
 	if (b->len + 1 < b->size) {
 		b->buf[b->len++] = c;
 		b->buf[b->len] = '\0';
+	} else {
+		b->cut = true;
 	}
 }
 

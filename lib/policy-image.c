@@ -249,43 +249,14 @@ fail:
 	return rc;
 }
 
-/* Appends S to BUF (SIZE bytes) at *LEN. Returns false when it does not fit. */
-static bool path_add(char *buf, size_t size, size_t *len, const char *s)
-{
-	while (*s) {
-		if (*len + 1 >= size)
-			return false;
-		buf[(*len)++] = *s++;
-	}
-	buf[*len] = '\0';
-	return true;
-}
-
-static bool path_add_uint(char *buf, size_t size, size_t *len, unsigned long v)
-{
-	char t[24];
-	int i = 0;
-
-	do {
-		t[i++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (i) {
-		char c[2] = { t[--i], '\0' };
-
-		if (!path_add(buf, size, len, c))
-			return false;
-	}
-	return true;
-}
-
 bool pol_image_path(const char *path, char *buf, size_t size)
 {
-	size_t len = 0;
+	struct sbuf b;
 
-	buf[0] = '\0';
-	return path_add(buf, size, &len, path) &&
-	       path_add(buf, size, &len, POLICY_IMAGE_SUFFIX);
+	sb_init(&b, buf, size);
+	sb_puts(&b, path);
+	sb_puts(&b, POLICY_IMAGE_SUFFIX);
+	return size && !b.cut;
 }
 
 static int write_all(int fd, const char *buf, size_t n)
@@ -309,8 +280,9 @@ int policy_image_write(const struct policy *p, const char *path)
 	char img_path[4096], tmp[4096];
 	struct img_header h;
 	struct img_source id;
+	struct sbuf tb;
 	struct stat st;
-	size_t size, len;
+	size_t size;
 	const char *bytes;
 	int fd, rc;
 
@@ -332,13 +304,15 @@ int policy_image_write(const struct policy *p, const char *path)
 	pol_source_id(&id, &st);
 	if (!S_ISREG(st.st_mode) || !same_source(&h.src, &id))
 		return -ESTALE;
-	if (!pol_image_path(path, img_path, sizeof(img_path)) ||
-	    !pol_image_path(path, tmp, sizeof(tmp)))
+	if (!pol_image_path(path, img_path, sizeof(img_path)))
 		return -ENAMETOOLONG;
-	len = pol_strlen(tmp);
-	if (!path_add(tmp, sizeof(tmp), &len, ".") ||
-	    !path_add_uint(tmp, sizeof(tmp), &len, (unsigned long)getpid()) ||
-	    !path_add(tmp, sizeof(tmp), &len, ".tmp"))
+	/* IMAGE.PID.tmp, renamed over IMAGE once complete */
+	sb_init(&tb, tmp, sizeof(tmp));
+	sb_puts(&tb, img_path);
+	sb_putc(&tb, '.');
+	sb_putu(&tb, (unsigned long)getpid());
+	sb_puts(&tb, ".tmp");
+	if (tb.cut)
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == EEXIST) {

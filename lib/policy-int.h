@@ -316,6 +316,7 @@ uint32_t pol_split_rules(const char *text, size_t len, pol_rule_fn fn, void *ctx
 struct sbuf {
 	char *buf;
 	size_t size, len;
+	bool cut; /* something did not fit and was left out */
 };
 
 void sb_init(struct sbuf *b, char *buf, size_t size);

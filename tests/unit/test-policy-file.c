@@ -405,6 +405,20 @@ START_TEST(file_bad_rules_named_by_line_and_column)
 }
 END_TEST
 
+/* The image's path is the file's with POLICY_IMAGE_SUFFIX, refused when it
+ * does not fit with its terminating NUL. */
+START_TEST(image_path_fits_or_is_refused)
+{
+	char buf[64];
+	size_t need = strlen("/a" POLICY_IMAGE_SUFFIX) + 1;
+
+	ck_assert(pol_image_path("/a", buf, need));
+	ck_assert_str_eq(buf, "/a" POLICY_IMAGE_SUFFIX);
+	ck_assert(!pol_image_path("/a", buf, need - 1));
+	ck_assert(!pol_image_path("/a", buf, 3));
+}
+END_TEST
+
 START_TEST(file_unusable)
 {
 	char want[512], big[300];
@@ -1022,6 +1036,7 @@ static Suite *policy_file_suite(void)
 	tcase_add_test(tc, file_empty_and_comments_only);
 	tcase_add_test(tc, file_bad_rules_named_by_line_and_column);
 	tcase_add_test(tc, file_unusable);
+	tcase_add_test(tc, image_path_fits_or_is_refused);
 	tcase_add_test(tc, file_of_100000_rules);
 	suite_add_tcase(s, tc);
 

@@ -51,34 +51,39 @@ bool sc_target_check(struct sc_target *t)
 	return sc_target_valid(t);
 }
 
-/* /proc/TID/mem, for kernels without process_vm_readv/writev
- * (CONFIG_CROSS_MEMORY_ATTACH is off: ENOSYS). Same access check (ptrace
- * attach), one open per call: this is the rare path. */
-static int proc_mem(pid_t tid, int flags)
+/* Copies LEN bytes between BUF and ADDR in TID through /proc/TID/mem, for
+ * kernels without process_vm_readv/writev (CONFIG_CROSS_MEMORY_ATTACH is
+ * off: ENOSYS). Same access check (ptrace attach), files opened per call:
+ * this is the rare path. /proc/TID/mem reads and writes through protected
+ * pages (FOLL_FORCE: PROT_NONE guard pages, read-only data), which the
+ * kernel's own copy, and process_vm_readv/writev, refuse with EFAULT: the
+ * mappings are checked first (/proc/TID/maps). Returns the bytes copied,
+ * or -1 with errno. */
+static ssize_t proc_mem_copy(pid_t tid, uint64_t addr, void *buf, size_t len, bool to_target)
 {
 	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)tid);
-	return open(path, flags | O_CLOEXEC);
-}
-
-/* Are the LEN bytes at ADDR in mappings of TID that allow ACCESS ('r' or
- * 'w')? /proc/TID/mem reads and writes through protected pages
- * (FOLL_FORCE: PROT_NONE guard pages, read-only data), which the kernel's
- * own copy, and process_vm_readv/writev, refuse with EFAULT. */
-static bool accessible(pid_t tid, uint64_t addr, size_t len, char access)
-{
-	char path[64];
+	ssize_t n;
 	bool ok;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ok = fd >= 0 && sc_maps_allow(fd, addr, len, to_target ? 'w' : 'r');
+	if (fd >= 0)
+		close(fd);
+	if (!ok) {
+		errno = EFAULT;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)tid);
+	fd = open(path, (to_target ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
-		return false;
-	ok = sc_maps_allow(fd, addr, len, access);
+		return -1;
+	n = to_target ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
+	if (n < 0 && (errno == EIO || errno == EINVAL))
+		errno = EFAULT; /* an unmapped address */
 	close(fd);
-	return ok;
+	return n;
 }
 
 int sc_target_read(struct sc_target *t, uint64_t addr, void *buf, size_t len)
@@ -90,22 +95,8 @@ int sc_target_read(struct sc_target *t, uint64_t addr, void *buf, size_t len)
 	if (len == 0)
 		return 0;
 	n = process_vm_readv(t->tid, &local, 1, &remote, 1, 0);
-	if (n < 0 && errno == ENOSYS) {
-		int fd;
-		if (!accessible(t->tid, addr, len, 'r')) {
-			t->unchecked = true;
-			return -EFAULT;
-		}
-		fd = proc_mem(t->tid, O_RDONLY);
-		if (fd < 0) {
-			t->unchecked = true;
-			return -errno;
-		}
-		n = pread(fd, buf, len, (off_t)addr);
-		if (n < 0 && (errno == EIO || errno == EINVAL))
-			errno = EFAULT; /* an unmapped address */
-		close(fd);
-	}
+	if (n < 0 && errno == ENOSYS)
+		n = proc_mem_copy(t->tid, addr, buf, len, false);
 	t->unchecked = true;
 	if (n < 0)
 		return -errno;
@@ -125,18 +116,8 @@ int sc_target_write(struct sc_target *t, uint64_t addr, const void *buf, size_t 
 	if (!sc_target_check(t))
 		return -ESRCH;
 	n = process_vm_writev(t->tid, &local, 1, &remote, 1, 0);
-	if (n < 0 && errno == ENOSYS) {
-		int fd;
-		if (!accessible(t->tid, addr, len, 'w'))
-			return -EFAULT;
-		fd = proc_mem(t->tid, O_WRONLY);
-		if (fd < 0)
-			return -errno;
-		n = pwrite(fd, buf, len, (off_t)addr);
-		if (n < 0 && (errno == EIO || errno == EINVAL))
-			errno = EFAULT;
-		close(fd);
-	}
+	if (n < 0 && errno == ENOSYS)
+		n = proc_mem_copy(t->tid, addr, (void *)buf, len, true);
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EFAULT;

@@ -83,6 +83,21 @@ nl_shim_cmd() {
 	NL_SHIM+=(-a "$1" --)
 }
 
+# Makes MPTCPIFY_RUN and MPTCPIFY_LIB copies in NL_TMP that another user
+# can run and read (the build tree may be private: a clone under a 0700
+# directory), for a program that runs as another user. Call after nl_setup.
+nl_shim_for_others() {
+	local dir=$NL_TMP/shim
+	chmod 755 "$NL_TMP"
+	mkdir -p -m 755 "$dir"
+	install -m 755 "$MPTCPIFY_RUN" "$dir/mptcpify-run"
+	MPTCPIFY_RUN=$dir/mptcpify-run
+	if [[ -n ${MPTCPIFY_LIB:-} ]]; then
+		install -m 644 "$MPTCPIFY_LIB" "$dir/${MPTCPIFY_LIB##*/}"
+		MPTCPIFY_LIB=$dir/${MPTCPIFY_LIB##*/}
+	fi
+}
+
 # Removes everything nl_setup made: spawned processes (by pid), whatever
 # still runs inside our namespaces (by pid), the namespaces, the temp dir.
 nl_cleanup() {

@@ -17,25 +17,30 @@ root=0
 [ "$(id -u)" = 0 ] && root=1
 
 # ---- an unprivileged user -------------------------------------------------------
-# (a copy of the probe the user can reach: MPTCPIFY_TESTDIR may be private)
+# (copies of the probe and the wrapper the user can reach: MPTCPIFY_TESTDIR
+# and the build tree may be private, a clone under a 0700 directory)
 U=$WORK/probe
 cp "$P" "$U"
 chmod 755 "$U"
 if [ "$root" = 1 ]; then
 	AS="$U as 65534 --"
+	URUN=$WORK/mptcpify-run
+	cp "$RUN" "$URUN"
+	chmod 755 "$URUN"
 else
 	AS="" # already unprivileged
+	URUN=$RUN
 fi
 # shellcheck disable=SC2086  # AS is a command prefix
-run 0 "unprivileged: pair" $AS "$RUN" --seccomp -- "$U" pair 262
+run 0 "unprivileged: pair" $AS "$URUN" --seccomp -- "$U" pair 262
 next_port
 p1=$PORT
 next_port
 # shellcheck disable=SC2086
-run 0 "unprivileged: policy" $AS "$RUN" --seccomp -a "listen@:$p1, connect@127.0.0.2" -- \
+run 0 "unprivileged: policy" $AS "$URUN" --seccomp -a "listen@:$p1, connect@127.0.0.2" -- \
 	"$U" policy "$p1" "$PORT"
 # shellcheck disable=SC2086
-run 0 "unprivileged: IP_TTL" $AS "$RUN" --seccomp -- "$U" ttl emulate
+run 0 "unprivileged: IP_TTL" $AS "$URUN" --seccomp -- "$U" ttl emulate
 
 # ---- network namespaces (root) ----------------------------------------------------
 if [ "$root" = 1 ]; then

@@ -45,8 +45,11 @@ PROBES=sc-probe-static
 [ -x "$T/sc-probe-musl" ] && PROBES="$PROBES sc-probe-musl"
 [ -x "$T/sc-probe" ] && PROBES="$PROBES sc-probe"
 
-# Free-looking ports for this run (several tests run at once on the host).
-PORT=$((20000 + ($$ % 400) * 50))
+# Free-looking ports for this run (several tests run at once on the host),
+# 50 per run, all below Linux's ephemeral range (32768-60999 by default):
+# a listener there can meet an earlier connection's TIME_WAIT on the same
+# port and fail with EADDRINUSE.
+PORT=$((20000 + ($$ % 250) * 50))
 next_port() { PORT=$((PORT + 1)); }
 
 # run WANT DESCRIPTION COMMAND...: runs COMMAND (60 s at most), stdout and
